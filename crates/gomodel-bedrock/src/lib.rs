@@ -1,0 +1,28 @@
+//! Amazon Bedrock provider for gomodel: the neutral chat/embedding types over Bedrock Runtime
+//! (Converse, ConverseStream, InvokeModel) and the control plane (ListFoundationModels,
+//! ListInferenceProfiles), spoken as plain SigV4-signed HTTP on a shared `reqwest::Client`.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`wire`] | serde types per the AWS service models in `spec/` |
+//! | [`translate`] | neutral ⇄ Converse (request, response, stream events) |
+//! | [`endpoint`] | region / runtime URL / control-plane URL resolution |
+//! | [`sign`] | SigV4 and the credential cache over the AWS default chain |
+//! | [`eventstream`] | `application/vnd.amazon.eventstream` body → messages |
+//! | [`errors`] | Bedrock exceptions → `GatewayError` |
+//! | [`catalog`] | model listing and `ModelsMode` |
+//! | [`embed`] | InvokeModel embedding families (Titan, Cohere) |
+//! | [`client`] | `BedrockSettings`, `BedrockProvider`, `impl Provider` |
+
+pub mod catalog;
+pub mod client;
+pub mod embed;
+pub mod endpoint;
+pub mod errors;
+pub mod eventstream;
+pub mod sign;
+pub mod translate;
+pub mod wire;
+
+pub use client::{http_client, BedrockProvider, BedrockSettings, Timeouts};
+pub use endpoint::Endpoints;

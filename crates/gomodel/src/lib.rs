@@ -1,0 +1,12 @@
+//! The gomodel gateway: HTTP surface (axum), authentication, routing to providers, streaming.
+//! `main.rs` wires configuration, providers and the server; everything testable lives here.
+
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod shutdown;
+pub mod sse;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,132 @@
+//! `gomodel`: an OpenAI-compatible gateway in front of Amazon Bedrock.
+
+use clap::Parser;
+use gomodel::app::{router, AppState, RouterOptions};
+use gomodel::auth::MasterKey;
+use gomodel::{shutdown, startup, telemetry};
+use gomodel_core::registry::Registry;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gomodel",
+    version,
+    about = "OpenAI-compatible AI gateway (Amazon Bedrock)"
+)]
+struct Cli {
+    /// Config file (default: ./config.yaml, else ./config/config.yaml). Also GOMODEL_CONFIG.
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
+}
+
+/// Exit code for configuration errors (bad flags exit 2 through clap as well).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // `.env` writes the process environment, so it must happen before any thread exists
+    // (the tokio runtime is built below, not by `#[tokio::main]`).
+    let dotenv = gomodel_config::load_dotenv(std::path::Path::new("."));
+    let env = gomodel_config::process_env();
+    telemetry::init_tracing(
+        env.get("RUST_LOG").map(String::as_str),
+        env.get("LOG_LEVEL").map(String::as_str),
+        env.get("LOG_FORMAT").map(String::as_str),
+    );
+    match dotenv {
+        Ok(Some(path)) => tracing::info!(path = %path.display(), "loaded .env"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("gomodel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
+    let config = match gomodel_config::load(cli.config.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gomodel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gomodel: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(config));
+    // Streams cut at the drain timeout may still hold tasks; do not wait for them.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    code
+}
+
+async fn run(config: gomodel_config::Config) -> ExitCode {
+    if let Some(path) = &config.source {
+        tracing::info!(path = %path.display(), "loaded config file");
+    }
+    if config.server.master_key.is_none() {
+        tracing::warn!(
+            "GOMODEL_MASTER_KEY is not set: the gateway is open to anyone who can reach it"
+        );
+    }
+    let http = match startup::http_client() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gomodel: cannot build the HTTP client: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let providers = match startup::build_providers(&config, &http).await {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("gomodel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let registry = Arc::new(Registry::new(providers));
+    startup::initial_refresh(&registry).await;
+    let refresher = startup::spawn_refresh(registry.clone(), config.models.refresh_interval);
+
+    let app = router(
+        Arc::new(AppState { registry }),
+        RouterOptions {
+            master_key: config.server.master_key.as_deref().map(MasterKey::new),
+            body_limit_bytes: config.server.body_limit_bytes,
+        },
+    );
+    let addr = (config.server.host.as_str(), config.server.port);
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "gomodel: cannot listen on {}:{}: {e} (change PORT / GOMODEL_HOST)",
+                config.server.host, config.server.port
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(local) => tracing::info!("listening on http://{local}"),
+        Err(_) => tracing::info!("listening on {}:{}", config.server.host, config.server.port),
+    }
+    let result = shutdown::serve(listener, app, shutdown::signal(), shutdown::DRAIN_TIMEOUT).await;
+    if let Some(task) = refresher {
+        task.abort();
+    }
+    match result {
+        Ok(()) => {
+            tracing::info!("stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "server error");
+            ExitCode::FAILURE
+        }
+    }
+}
