@@ -156,7 +156,13 @@ impl GatewayError {
 
 impl fmt::Display for GatewayError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({:?}): {}", self.kind.status(), self.kind, self.message)
+        write!(
+            f,
+            "{} ({:?}): {}",
+            self.kind.status(),
+            self.kind,
+            self.message
+        )
     }
 }
 

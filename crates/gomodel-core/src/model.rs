@@ -40,7 +40,10 @@ pub fn vendor_of(model_id: &str) -> Option<&str> {
 
 /// Cross-region inference-profile prefixes (`us.anthropic...`).
 pub fn is_geo_prefix(s: &str) -> bool {
-    matches!(s, "us" | "eu" | "apac" | "global" | "us-gov" | "ca" | "jp" | "au")
+    matches!(
+        s,
+        "us" | "eu" | "apac" | "global" | "us-gov" | "ca" | "jp" | "au"
+    )
 }
 
 #[cfg(test)]
@@ -50,10 +53,19 @@ mod tests {
     #[test]
     fn vendor_from_ids() {
         let cases = [
-            ("anthropic.claude-3-5-haiku-20241022-v1:0", Some("anthropic")),
+            (
+                "anthropic.claude-3-5-haiku-20241022-v1:0",
+                Some("anthropic"),
+            ),
             ("amazon.nova-lite-v1:0", Some("amazon")),
-            ("us.anthropic.claude-3-7-sonnet-20250219-v1:0", Some("anthropic")),
-            ("global.anthropic.claude-sonnet-4-20250514-v1:0", Some("anthropic")),
+            (
+                "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+                Some("anthropic"),
+            ),
+            (
+                "global.anthropic.claude-sonnet-4-20250514-v1:0",
+                Some("anthropic"),
+            ),
             ("apac.amazon.nova-pro-v1:0", Some("amazon")),
             (
                 "arn:aws:bedrock:us-east-1::foundation-model/meta.llama3-8b-instruct-v1:0",

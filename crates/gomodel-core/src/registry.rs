@@ -133,7 +133,11 @@ impl Registry {
                 kind: kind_of(&snapshot, requested),
             });
         }
-        if let Some(provider) = self.providers.iter().find(|p| p.accepts_unlisted(requested)) {
+        if let Some(provider) = self
+            .providers
+            .iter()
+            .find(|p| p.accepts_unlisted(requested))
+        {
             return Ok(Route {
                 provider: provider.clone(),
                 model: requested.to_owned(),
@@ -223,7 +227,10 @@ mod tests {
             ("shared.m", Some(("bedrock-us", "shared.m"))),
             ("bedrock-eu/shared.m", Some(("bedrock-eu", "shared.m"))),
             ("b.two", Some(("bedrock-eu", "b.two"))),
-            ("arn:aws:bedrock:x", Some(("bedrock-eu", "arn:aws:bedrock:x"))),
+            (
+                "arn:aws:bedrock:x",
+                Some(("bedrock-eu", "arn:aws:bedrock:x")),
+            ),
             ("bedrock-us/b.two", None),
             ("nope", None),
         ];
