@@ -394,8 +394,8 @@ One command builds the release binaries (`gomodel`, `gomodel-bedrock-emulator`, 
 starts the emulator in fast mode (`EMULATOR_FAST=1`, `--port 0`), and for each contender in turn
 starts it pointed at that emulator, measures its cold start, samples it idle, drives every scenario,
 and stops it. Raw JSON per scenario and contender goes to `bench/results/` (logs in
-`bench/results/logs/`), then this document and `docs/benchmarks-latency.svg` are regenerated from
-it by `bench/report.py`. `--peers` installs the peers into the gitignored `bench/.peers/` via
+`bench/results/logs/`, not committed), then this document and its chart are regenerated from
+it by `bench/report.py` (the chart is `bench/results/latency.svg`). `--peers` installs the peers into the gitignored `bench/.peers/` via
 `bench/peers.sh` (a Python venv with `litellm[proxy]==1.108.7`, an npm prefix with
 `@portkey-ai/gateway@1.15.2`); a peer that fails to install or start is listed as missing below.
 Prose kept across regenerations (analysis, profiles) lives in `bench/notes.md`.
@@ -442,7 +442,7 @@ def cmd_doc(args):
     for t, f, v in targets(R):
         out.append(f"| {t} | {f} | {v} |")
     out += ["", "## Latency chart", "",
-            "![Latency percentiles per contender](benchmarks-latency.svg)", "",
+            f"![Latency percentiles per contender]({os.path.relpath(args.svg, Path(args.doc).resolve().parent)})", "",
             "p50 / p90 / p99 of whole-request latency (whole stream for streaming), log scale.", ""]
     for s, title in SCENARIOS:
         out += [f"## {title}", "", f"Scenario `{s}`. Added latency is relative to the direct baseline at the same concurrency.", ""]

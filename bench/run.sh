@@ -357,8 +357,8 @@ stop_bg "$UP_PID"
 python3 "$ROOT/bench/report.py" meta "$RESULTS" --soak "$SOAK" --duration "$DURATION" \
   --peers "$PEERS" --smoke "$SMOKE"
 if [[ $SMOKE == 0 ]]; then
-  python3 "$ROOT/bench/report.py" doc "$RESULTS" --doc "$DOC" --svg "$ROOT/docs/benchmarks-latency.svg"
-  log "wrote $DOC and docs/benchmarks-latency.svg; raw JSON in $RESULTS"
+  python3 "$ROOT/bench/report.py" doc "$RESULTS" --doc "$DOC" --svg "$RESULTS/latency.svg"
+  log "wrote $DOC and $RESULTS/latency.svg (raw JSON beside it)"
 fi
 log "done ($FAILED failed steps)"
 [[ $FAILED == 0 ]]

@@ -68,6 +68,13 @@ def model_in_path(path: str) -> str:
     return unquote(parts[2])
 
 
+def emulator_streams(emulator) -> dict[str, int]:
+    """The emulator's stream counters: `open` now, `aborted` (reader gone before the end) so far."""
+    import httpx
+
+    return httpx.get(f"{emulator.url}/_emulator/health", timeout=5).json()["streams"]
+
+
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = "condition"):
     """Polls `predicate` until it returns a truthy value (returned) or the timeout expires."""
     deadline = time.monotonic() + timeout

@@ -121,8 +121,11 @@ def test_bedrock_exceptions_map_to_openai_errors(client, emu, exception, exc_typ
     if needle:
         assert needle.lower() in err["message"].lower(), err["message"]
     assert err["code"] == ("model_not_found" if exception == "ResourceNotFoundException" else exception)
-    [rec] = converse_requests(emu)
-    assert rec["status"] >= 400, "the error must come from Bedrock, not the gateway"
+    recs = converse_requests(emu)
+    # Throttling, 5xx and not-ready are retried (default: 2 retries) before the client hears.
+    retried = exception in RETRIED_EXCEPTIONS
+    assert len(recs) == (3 if retried else 1), recs
+    assert all(rec["status"] >= 400 for rec in recs), "the error must come from Bedrock, not the gateway"
 
 
 def test_access_denied_has_model_access_hint(client, emu):
@@ -132,17 +135,34 @@ def test_access_denied_has_model_access_hint(client, emu):
     assert "model access" in msg and "bedrock" in msg, msg
 
 
-def test_throttling_is_a_single_upstream_call_for_a_no_retry_client(client, emu):
+RETRIED_EXCEPTIONS = {
+    "ThrottlingException",
+    "ServiceUnavailableException",
+    "InternalServerException",
+    "ModelNotReadyException",
+}
+
+
+@pytest.mark.parametrize("retries,calls", [("0", 1), ("1", 2)])
+def test_upstream_retries_are_configurable(start_gateway, emu, retries, calls):
+    gw = start_gateway.start(env={"BEDROCK_MAX_RETRIES": retries})
+    c = gw.openai(max_retries=0)
     with pytest.raises(openai.RateLimitError):
-        client.chat.completions.create(model=SONNET, messages=user("[[emu:error=ThrottlingException]]"))
-    assert len(converse_requests(emu)) >= 1
+        c.chat.completions.create(model=SONNET, messages=user("[[emu:error=ThrottlingException]]"))
+    c.close()
+    assert len(converse_requests(emu)) == calls
 
 
 @pytest.fixture
 def profile_only_configured(start_gateway, emu):
     """The seed's troubleshooting case: BEDROCK_MODELS names a profile-only model by its base id."""
     gw = start_gateway.start(
-        env={"CONFIGURED_PROVIDER_MODELS_MODE": "allowlist", "BEDROCK_MODELS": f"{PROFILE_ONLY},{PROFILE_ONLY_US}"}
+        env={
+            "CONFIGURED_PROVIDER_MODELS_MODE": "allowlist",
+            "BEDROCK_MODELS": f"{PROFILE_ONLY},{PROFILE_ONLY_US}",
+            # Routing off: the refusal (and its advice) reaches the client.
+            "BEDROCK_INFERENCE_PROFILES": "off",
+        }
     )
     c = gw.openai()
     yield c
@@ -166,12 +186,44 @@ def test_inference_profile_of_the_refused_model_works(profile_only_configured, e
     assert converse_requests(emu, PROFILE_ONLY_US)
 
 
-def test_profile_only_base_id_is_not_listed_nor_routed_by_default(client, emu):
-    """With the upstream listing, a base id callable only through a profile is not offered."""
-    assert PROFILE_ONLY not in {m.id for m in client.models.list()}
+def test_profile_only_base_id_is_listed_and_routed_to_the_regions_profile(client, emu):
+    """Automatic inference-profile routing: the base id is offered next to its profile and sent to
+    the profile of the region's geography (us-east-1 → `us.`)."""
+    ids = {m.id for m in client.models.list()}
+    assert {PROFILE_ONLY, PROFILE_ONLY_US} <= ids
+    for stream in (False, True):
+        resp = client.chat.completions.create(model=PROFILE_ONLY, messages=user("routed"), stream=stream)
+        if stream:
+            text = "".join(c.choices[0].delta.content or "" for c in resp if c.choices)
+        else:
+            text = resp.choices[0].message.content
+        assert text == "You said: routed"
+    assert not converse_requests(emu, PROFILE_ONLY), "the base id itself must not be called"
+    assert len(converse_requests(emu, PROFILE_ONLY_US)) == 2
+
+
+def test_routing_off_keeps_profile_only_base_ids_out(start_gateway, emu):
+    gw = start_gateway.start(env={"BEDROCK_INFERENCE_PROFILES": "off"})
+    c = gw.openai()
+    ids = {m.id for m in c.models.list()}
+    assert PROFILE_ONLY not in ids and PROFILE_ONLY_US in ids
     with pytest.raises(openai.NotFoundError):
-        client.chat.completions.create(model=PROFILE_ONLY, messages=user("x"))
+        c.chat.completions.create(model=PROFILE_ONLY, messages=user("x"))
+    c.close()
     assert not converse_requests(emu)
+
+
+def test_on_demand_refusal_of_an_unlisted_id_is_retried_via_its_profile(start_gateway, emu):
+    """Allowlist mode never lists, so Bedrock's refusal is the first sign: one retry via the
+    profile, and the route is remembered."""
+    gw = start_gateway.start(env={"CONFIGURED_PROVIDER_MODELS_MODE": "allowlist", "BEDROCK_MODELS": PROFILE_ONLY})
+    c = gw.openai()
+    for text in ("first", "second"):
+        resp = c.chat.completions.create(model=PROFILE_ONLY, messages=user(text))
+        assert resp.choices[0].message.content == f"You said: {text}"
+    c.close()
+    assert len(converse_requests(emu, PROFILE_ONLY)) == 1
+    assert len(converse_requests(emu, PROFILE_ONLY_US)) == 2
 
 
 def test_wrong_aws_secret_is_502_with_credentials_hint(start_gateway, emu):

@@ -124,14 +124,20 @@ def test_listing_is_exactly_the_usable_text_and_embedding_models(listing, emulat
         return bool({"TEXT", "EMBEDDING"} & set(m["outputModalities"]))
 
     expected = {m["modelId"] for m in models if usable(m) and "ON_DEMAND" in m["inferenceTypesSupported"]}
+    routed = set()
     for p in profiles:
         base = p["models"][0]["modelArn"].rsplit("/", 1)[1]
         if p.get("status", "ACTIVE") == "ACTIVE" and (base not in by_id or usable(by_id[base])):
             expected.add(p["inferenceProfileId"])
+            # Automatic inference-profile routing: a profile-only base id with a profile of the
+            # region's geography (us-east-1 → `us.` or `global.`) is listed too.
+            if p["inferenceProfileId"].split(".", 1)[0] in ("us", "global"):
+                routed.add(base)
+    expected |= routed
     got = {m.id for m in listing}
     assert got == expected, f"missing {sorted(expected - got)}, unexpected {sorted(got - expected)}"
     # The catalog does contain what must be left out, so the exclusions above are real.
     image_only = [m["modelId"] for m in models if not usable(m)]
     profile_only = [m["modelId"] for m in models if "ON_DEMAND" not in m["inferenceTypesSupported"]]
     assert image_only and not set(image_only) & got
-    assert profile_only and not set(profile_only) & got
+    assert profile_only and set(profile_only) & got == set(profile_only) & routed

@@ -7,7 +7,7 @@ import time
 import openai
 import pytest
 
-from harness import MASTER_KEY, SONNET, body_of, last_converse, sse_data, user, words
+from harness import MASTER_KEY, SONNET, body_of, emulator_streams, last_converse, sse_data, user, wait_until, words
 from validating import RECORDER
 
 
@@ -192,13 +192,18 @@ def test_error_before_first_byte_keeps_its_status(client, emu, error, exc, statu
 
 
 def test_client_disconnect_mid_stream_keeps_gateway_healthy(gateway, client, emu):
+    """...and cancels the upstream stream at once: the emulator sees its reader go away."""
+    aborted = emulator_streams(emu)["aborted"]
     stream = client.chat.completions.create(
-        model=SONNET, messages=user("[[emu:words=200]] [[emu:frame-delay=10]]"), stream=True
+        model=SONNET, messages=user("[[emu:words=500]] [[emu:frame-delay=200]]"), stream=True
     )
     for i, _ in enumerate(stream):
         if i == 3:
             break
     stream.close()
+    # The whole answer would take 100 s; the close must reach the emulator well before that.
+    wait_until(lambda: emulator_streams(emu)["aborted"] > aborted, timeout=5, what="the upstream stream to be aborted")
+    wait_until(lambda: emulator_streams(emu)["open"] == 0, timeout=5, what="no upstream stream left open")
     resp = client.chat.completions.create(model=SONNET, messages=user("still alive"))
     assert resp.choices[0].message.content == "You said: still alive"
     assert gateway.proc.alive()

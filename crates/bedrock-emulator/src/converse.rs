@@ -47,10 +47,17 @@ pub enum AnswerBlock {
         /// Arguments.
         input: Value,
     },
+    /// Extended thinking, signed so the model can verify it when it comes back.
+    Reasoning {
+        /// The visible reasoning.
+        text: String,
+        /// The signature of `text`.
+        signature: String,
+    },
 }
 
 /// The complete answer, before it is rendered as JSON or as stream events.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
     /// Content blocks in order.
     pub blocks: Vec<AnswerBlock>,
@@ -60,6 +67,12 @@ pub struct Answer {
     pub input_tokens: u64,
     /// Words in the answer.
     pub output_tokens: u64,
+    /// Prompt-prefix tokens read from the cache (not in `input_tokens`).
+    pub cache_read_tokens: u64,
+    /// Prompt-prefix tokens written to the cache (not in `input_tokens`).
+    pub cache_write_tokens: u64,
+    /// The `trace` member of the response (guardrail assessments).
+    pub trace: Option<Value>,
 }
 
 fn messages(body: &Value) -> &[Value] {
@@ -192,7 +205,8 @@ pub fn count_words(text: &str) -> u64 {
     text.split_whitespace().count() as u64
 }
 
-fn input_words(body: &Value) -> u64 {
+/// Words in the system and message texts of `body`.
+pub fn prompt_words(body: &Value) -> u64 {
     let mut n = 0;
     if let Some(system) = body.get("system").and_then(Value::as_array) {
         for block in system {
@@ -208,6 +222,16 @@ fn input_words(body: &Value) -> u64 {
             }
             if let Some(input) = block.pointer("/toolUse/input") {
                 n += count_words(&input.to_string()).max(1);
+            }
+            // Media count by size, as the models bill them: images about one token per 750
+            // bytes, documents one per 4 bytes of their text.
+            for (pointer, bytes_per_token) in
+                [("/image/source/bytes", 750), ("/document/source/bytes", 4)]
+            {
+                if let Some(data) = block.pointer(pointer).and_then(Value::as_str) {
+                    let bytes = data.len() as u64 * 3 / 4;
+                    n += (bytes / bytes_per_token).max(1);
+                }
             }
             if let Some(results) = block
                 .pointer("/toolResult/content")
@@ -381,7 +405,7 @@ pub fn limit_text(
 
 /// The answer to a (validated) Converse body, given its directives.
 pub fn answer(body: &Value, d: &Directives) -> Answer {
-    let input_tokens = input_words(body);
+    let input_tokens = prompt_words(body);
     let forced_tool = match body.pointer("/toolConfig/toolChoice") {
         Some(choice) if choice.get("any").is_some() => {
             tool_names(body).first().map(|n| (*n).to_string())
@@ -409,11 +433,25 @@ pub fn answer(body: &Value, d: &Directives) -> Answer {
         (None, None) => forced_tool,
         (None, Some(_)) => None,
     };
+    // A forced tool with a JSON `reply`: the reply is the call's input (how tests steer the
+    // forced-tool form of structured output).
+    let forced_input = match (&d.tool, &d.reply) {
+        (None, Some(reply)) => serde_json::from_str::<Value>(reply)
+            .ok()
+            .filter(Value::is_object),
+        _ => None,
+    };
     if let Some(name) = tool {
-        if let Some(reply) = &d.reply {
-            blocks.push(AnswerBlock::Text(reply.clone()));
+        let mut call = tool_call(body, &name);
+        match (forced_input, &mut call) {
+            (Some(input), AnswerBlock::ToolUse { input: slot, .. }) => *slot = input,
+            _ => {
+                if let Some(reply) = &d.reply {
+                    blocks.push(AnswerBlock::Text(reply.clone()));
+                }
+            }
         }
-        blocks.push(tool_call(body, &name));
+        blocks.push(call);
         stop_reason = "tool_use";
     } else {
         let text = if let Some(reply) = &d.reply {
@@ -434,6 +472,7 @@ pub fn answer(body: &Value, d: &Directives) -> Answer {
         .map(|b| match b {
             AnswerBlock::Text(t) => count_words(t),
             AnswerBlock::ToolUse { input, .. } => count_words(&input.to_string()).max(1),
+            AnswerBlock::Reasoning { text, .. } => count_words(text),
         })
         .sum();
     Answer {
@@ -441,6 +480,7 @@ pub fn answer(body: &Value, d: &Directives) -> Answer {
         stop_reason,
         input_tokens,
         output_tokens,
+        ..Answer::default()
     }
 }
 
@@ -455,6 +495,9 @@ pub fn content_json(answer: &Answer) -> Value {
                 AnswerBlock::ToolUse { id, name, input } => {
                     json!({"toolUse": {"toolUseId": id, "name": name, "input": input}})
                 }
+                AnswerBlock::Reasoning { text, signature } => {
+                    json!({"reasoningContent": {"reasoningText": {"text": text, "signature": signature}}})
+                }
             })
             .collect(),
     )
@@ -462,21 +505,32 @@ pub fn content_json(answer: &Answer) -> Value {
 
 /// `TokenUsage` JSON.
 pub fn usage_json(answer: &Answer) -> Value {
-    json!({
+    let cached = answer.cache_read_tokens + answer.cache_write_tokens;
+    let mut usage = json!({
         "inputTokens": answer.input_tokens,
         "outputTokens": answer.output_tokens,
-        "totalTokens": answer.input_tokens + answer.output_tokens,
-    })
+        "totalTokens": answer.input_tokens + answer.output_tokens + cached,
+    });
+    // Bedrock reports the cache members only for requests with cache points.
+    if cached > 0 {
+        usage["cacheReadInputTokens"] = json!(answer.cache_read_tokens);
+        usage["cacheWriteInputTokens"] = json!(answer.cache_write_tokens);
+    }
+    usage
 }
 
 /// The ConverseResponse body.
 pub fn response_json(answer: &Answer, latency_ms: u64) -> Value {
-    json!({
+    let mut response = json!({
         "output": {"message": {"role": "assistant", "content": content_json(answer)}},
         "stopReason": answer.stop_reason,
         "usage": usage_json(answer),
         "metrics": {"latencyMs": latency_ms},
-    })
+    });
+    if let Some(trace) = &answer.trace {
+        response["trace"] = trace.clone();
+    }
+    response
 }
 
 #[cfg(test)]

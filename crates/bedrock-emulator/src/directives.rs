@@ -17,6 +17,15 @@ pub const STREAM_EXCEPTIONS: &[&str] = &[
     "serviceUnavailableException",
 ];
 
+/// How `reset@N` / `truncate@N` break a stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamFault {
+    /// The connection is aborted (no terminating chunk): a network failure mid-stream.
+    Reset,
+    /// Half of the next frame is sent, then the body ends cleanly: a truncated frame.
+    Truncate,
+}
+
 /// Parsed directives plus the text with the directives removed.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Directives {
@@ -34,6 +43,13 @@ pub struct Directives {
     pub stream_error: Option<(String, usize)>,
     /// `tool=NAME`: answer with a call to tool NAME.
     pub tool: Option<String>,
+    /// `guardrail`: a guardrail configured on the request intervenes on the input.
+    pub guardrail: bool,
+    /// `fail-times=K` (with `error=NAME`): only the first K requests with the same text fail,
+    /// later ones succeed — so a client's retries can be observed.
+    pub fail_times: Option<usize>,
+    /// `reset@N` / `truncate@N`: break a stream after N content deltas.
+    pub stream_fault: Option<(StreamFault, usize)>,
     /// The text with every directive removed and surrounding whitespace trimmed.
     pub stripped: String,
 }
@@ -70,9 +86,13 @@ pub fn parse(text: &str) -> Result<Directives, String> {
         };
         let body = &after[..end];
         rest = &after[end + 2..];
+        // `KEY=VALUE`, or `KEY@N` for the stream faults.
         let (key, value) = match body.split_once('=') {
             Some((k, v)) => (k.trim(), v),
-            None => (body.trim(), ""),
+            None => match body.split_once('@') {
+                Some((k, v)) => (k.trim(), v),
+                None => (body.trim(), ""),
+            },
         };
         match key {
             "reply" => d.reply = Some(value.to_string()),
@@ -118,6 +138,10 @@ pub fn parse(text: &str) -> Result<Directives, String> {
                 }
                 d.tool = Some(name.to_string());
             }
+            "guardrail" => d.guardrail = true,
+            "fail-times" => d.fail_times = Some(parse_number(key, value)?),
+            "reset" => d.stream_fault = Some((StreamFault::Reset, parse_number(key, value)?)),
+            "truncate" => d.stream_fault = Some((StreamFault::Truncate, parse_number(key, value)?)),
             other => return Err(format!("unknown emulator directive [[emu:{other}]]")),
         }
     }
@@ -166,6 +190,31 @@ mod tests {
                     ..Default::default()
                 }),
             ),
+            (
+                "[[emu:error=ThrottlingException]][[emu:fail-times=2]] k1",
+                Ok(Directives {
+                    error: Some("ThrottlingException".into()),
+                    fail_times: Some(2),
+                    stripped: "k1".into(),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "[[emu:reset@3]] x",
+                Ok(Directives {
+                    stream_fault: Some((StreamFault::Reset, 3)),
+                    stripped: "x".into(),
+                    ..Default::default()
+                }),
+            ),
+            (
+                "[[emu:truncate@0]]",
+                Ok(Directives {
+                    stream_fault: Some((StreamFault::Truncate, 0)),
+                    ..Default::default()
+                }),
+            ),
+            ("[[emu:reset@x]]", Err("non-negative integer")),
             (
                 "[[emu:stream-error=modelStreamErrorException@3]] go",
                 Ok(Directives {

@@ -378,16 +378,23 @@ pub fn validate(family: EmbeddingFamily, body: &Value) -> Result<(), ApiError> {
     }
 }
 
-/// The text that carries directives: Titan's `inputText`, else the first Cohere text.
+/// The text that carries directives: Titan's `inputText`, else the first Cohere text that
+/// holds one (so a directive anywhere in a batch applies to the call carrying it, which lets
+/// tests fail one batch of a split request).
 pub fn directive_text(body: &Value) -> &str {
-    body.get("inputText")
-        .and_then(Value::as_str)
-        .or_else(|| {
-            body.get("texts")
-                .and_then(Value::as_array)
-                .and_then(|t| t.first())
-                .and_then(Value::as_str)
-        })
+    if let Some(text) = body.get("inputText").and_then(Value::as_str) {
+        return text;
+    }
+    let texts = body
+        .get("texts")
+        .and_then(Value::as_array)
+        .map(|t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    texts
+        .iter()
+        .find(|t| t.contains("[[emu:"))
+        .or(texts.first())
+        .copied()
         .unwrap_or_default()
 }
 
@@ -626,6 +633,26 @@ mod tests {
                 }
                 (got, want) => panic!("{family:?} {body}: got {got:?}, want {want:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn directive_text_table() {
+        let cases = [
+            (
+                json!({"inputText": "a [[emu:delay=1]]"}),
+                "a [[emu:delay=1]]",
+            ),
+            (json!({"texts": ["a", "b"]}), "a"),
+            (
+                json!({"texts": ["a", "[[emu:error=ThrottlingException]]"]}),
+                "[[emu:error=ThrottlingException]]",
+            ),
+            (json!({"texts": []}), ""),
+            (json!({"images": ["x"]}), ""),
+        ];
+        for (body, want) in cases {
+            assert_eq!(directive_text(&body), want, "{body}");
         }
     }
 

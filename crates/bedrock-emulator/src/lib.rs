@@ -21,6 +21,7 @@ pub mod config;
 pub mod converse;
 pub mod directives;
 pub mod errors;
+pub mod features;
 pub mod invoke;
 pub mod recording;
 pub mod server;

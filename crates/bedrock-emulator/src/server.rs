@@ -9,6 +9,7 @@ use crate::catalog::{self, ModelFilter, ModelKind};
 use crate::config::EmulatorConfig;
 use crate::converse;
 use crate::errors::ApiError;
+use crate::features;
 use crate::invoke;
 use crate::recording::{self, RecordedRequest, Recorder};
 use crate::service_model::{self, validation_message, Location, ServiceModel, ServiceModels};
@@ -42,6 +43,26 @@ pub struct AppState {
     pub models: &'static ServiceModels,
     /// Recorded requests.
     pub recorder: Recorder,
+    /// Prompt prefixes seen, for cache read/write usage.
+    pub prompt_cache: features::PromptCache,
+    /// `fail-times=K`: how often each (error, text) has failed so far.
+    pub failures: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// Whether a request asking for an injected error still gets it (`fail-times` not used up).
+fn should_fail(app: &AppState, name: &str, directives: &crate::directives::Directives) -> bool {
+    let Some(limit) = directives.fail_times else {
+        return true;
+    };
+    let mut failures = app
+        .failures
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seen = failures
+        .entry(format!("{name}|{}", directives.stripped))
+        .or_insert(0);
+    *seen += 1;
+    *seen <= limit
 }
 
 type Shared = Arc<AppState>;
@@ -131,6 +152,8 @@ pub fn router(config: EmulatorConfig) -> Result<Router, String> {
         config,
         models,
         recorder,
+        prompt_cache: features::PromptCache::default(),
+        failures: Default::default(),
     });
     Ok(Router::new()
         .route("/model/{model_id}/converse", post(converse_route))
@@ -213,6 +236,10 @@ async fn admin_health(State(app): State<Shared>) -> Response {
         "fast": app.config.fast,
         "recording": app.recorder.enabled(),
         "regions": app.config.regions,
+        "streams": {
+            "open": stream::STREAMS_OPEN.load(std::sync::atomic::Ordering::SeqCst),
+            "aborted": stream::STREAMS_ABORTED.load(std::sync::atomic::Ordering::SeqCst),
+        },
     }))
     .into_response()
 }
@@ -394,17 +421,23 @@ async fn converse_op(app: &Shared, incoming: &Incoming<'_>) -> Result<Response, 
     }
     catalog::check_on_demand(&resolved)?;
     converse::check_semantics(&body)?;
+    features::check_reasoning(&body)?;
     let directives = converse::directives(&body)?;
     if let Some(ms) = directives.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    if let Some(name) = &directives.error {
+    if let Some(name) = directives
+        .error
+        .as_ref()
+        .filter(|name| should_fail(app, name, &directives))
+    {
         let arn = catalog::foundation_model_arn(&incoming.region, resolved.model.model_id);
         if let Some(error) = ApiError::from_directive(name, &arn) {
             return Err(error);
         }
     }
-    let answer = converse::answer(&body, &directives);
+    let mut answer = converse::answer(&body, &directives);
+    features::enrich(&body, &directives, &mut answer, &app.prompt_cache);
     if incoming.op == Op::Converse {
         return Ok(json_response(&converse::response_json(
             &answer,
@@ -418,10 +451,11 @@ async fn converse_op(app: &Shared, incoming: &Incoming<'_>) -> Result<Response, 
             .as_ref()
             .map(|(name, n)| (name.as_str(), *n)),
     );
-    let body = stream::body(
+    let body = stream::body_with_fault(
         items,
         directives.frame_delay_ms.map(Duration::from_millis),
         incoming.started,
+        directives.stream_fault,
     );
     let mut response = Response::new(body);
     response.headers_mut().insert(
@@ -606,6 +640,12 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    // Without TCP_NODELAY, event-stream frames written after the response headers wait for the
+    // client's delayed ACK (~40 ms on loopback): the real service does not stall like that.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .into_future()

@@ -3,11 +3,13 @@
 //! each frame as soon as it is produced (and `[[emu:frame-delay=MS]]` is observable).
 
 use crate::converse::{self, Answer, AnswerBlock};
+use crate::directives::StreamFault;
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use axum::body::Body;
 use bytes::Bytes;
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
@@ -148,6 +150,12 @@ pub fn plan(answer: &Answer, stream_error: Option<(&str, usize)>) -> Vec<StreamI
                     .map(|f| json!({"toolUse": {"input": f}}))
                     .collect()
             }
+            // Like Bedrock: reasoning text deltas, then the signature in a delta of its own.
+            AnswerBlock::Reasoning { text, signature } => word_deltas(text)
+                .into_iter()
+                .map(|d| json!({"reasoningContent": {"text": d}}))
+                .chain([json!({"reasoningContent": {"signature": signature}})])
+                .collect(),
         };
         for delta in deltas {
             if error_after == Some(deltas_sent) {
@@ -250,15 +258,95 @@ fn render(item: &StreamItem, seq: usize, started: Instant) -> Bytes {
 /// A response body that produces `items` frame by frame on a spawned task, sleeping
 /// `frame_delay` between frames. If the client goes away the task stops at the next send.
 pub fn body(items: Vec<StreamItem>, frame_delay: Option<Duration>, started: Instant) -> Body {
+    body_with_fault(items, frame_delay, started, None)
+}
+
+/// Streams being sent right now, and streams whose reader went away before the end (the client
+/// closed the connection): tests read them from `/_emulator/health` to prove a disconnect
+/// reached upstream at once.
+pub static STREAMS_OPEN: AtomicUsize = AtomicUsize::new(0);
+pub static STREAMS_ABORTED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts one stream in [`STREAMS_OPEN`] while it lives.
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        STREAMS_OPEN.fetch_add(1, Ordering::SeqCst);
+        OpenStream
+    }
+
+    fn aborted(self) {
+        STREAMS_ABORTED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        STREAMS_OPEN.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The index of the frame that follows the `n`-th content delta (where a fault strikes).
+fn frame_after_deltas(items: &[StreamItem], n: usize) -> usize {
+    let mut deltas = 0;
+    for (i, item) in items.iter().enumerate() {
+        if deltas == n {
+            return i;
+        }
+        if matches!(
+            item,
+            StreamItem::Event {
+                event_type: "contentBlockDelta",
+                ..
+            }
+        ) {
+            deltas += 1;
+        }
+    }
+    items.len()
+}
+
+/// Like [`body`], broken by `fault` after N content deltas (`[[emu:reset@N]]`,
+/// `[[emu:truncate@N]]`).
+pub fn body_with_fault(
+    items: Vec<StreamItem>,
+    frame_delay: Option<Duration>,
+    started: Instant,
+    fault: Option<(StreamFault, usize)>,
+) -> Body {
     let (tx, mut rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(8);
+    // Past the delta count at least one frame (the start) has gone out, like a real break.
+    let strike = fault.map(|(kind, n)| (kind, frame_after_deltas(&items, n).max(1)));
     tokio::spawn(async move {
+        let open = OpenStream::new();
         for (seq, item) in items.iter().enumerate() {
             if seq > 0 {
                 if let Some(delay) = frame_delay.filter(|d| !d.is_zero()) {
-                    tokio::time::sleep(delay).await;
+                    // Notice a reader that went away while waiting, not only at the next send.
+                    tokio::select! {
+                        () = tokio::time::sleep(delay) => {}
+                        () = tx.closed() => return open.aborted(),
+                    }
                 }
             }
-            if tx.send(Ok(render(item, seq, started))).await.is_err() {
+            let frame = render(item, seq, started);
+            let chunk = match strike {
+                Some((StreamFault::Reset, at)) if at == seq => Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "[[emu:reset]]",
+                )),
+                Some((StreamFault::Truncate, at)) if at == seq => {
+                    let _ = tx.send(Ok(frame.slice(..frame.len() / 2))).await;
+                    return;
+                }
+                _ => Ok(frame),
+            };
+            let stop = chunk.is_err();
+            if tx.send(chunk).await.is_err() {
+                return open.aborted();
+            }
+            if stop {
                 return;
             }
         }
@@ -311,6 +399,7 @@ mod tests {
             stop_reason: "end_turn",
             input_tokens: 2,
             output_tokens: converse::count_words(text),
+            ..Answer::default()
         }
     }
 
@@ -457,6 +546,7 @@ mod tests {
             stop_reason: "tool_use",
             input_tokens: 1,
             output_tokens: 2,
+            ..Answer::default()
         };
         let items = plan(&a, None);
         let StreamItem::Event { payload, .. } = &items[3] else {

@@ -1,7 +1,8 @@
 //! The model list: ListFoundationModels + ListInferenceProfiles (SYSTEM_DEFINED) merged with the
 //! configured models according to [`ModelsMode`].
 //!
-//! - foundation models whose output includes `TEXT` and that support `ON_DEMAND` → chat;
+//! - foundation models whose output includes `TEXT` and that support `ON_DEMAND` (or are routed
+//!   to an inference profile, see `profiles`) → chat;
 //!   `EMBEDDING` output + `ON_DEMAND` → embedding (models usable only through a profile or
 //!   provisioned throughput are left out: calling them by base id fails);
 //! - active system inference profiles (`us.anthropic...`) → chat, or embedding when the profile's
@@ -12,6 +13,7 @@
 //! returns only the configured models and never calls upstream.
 
 use crate::client::Upstream;
+use crate::profiles::{self, ProfileRouting};
 use crate::wire::control::{
     FoundationModelSummary, InferenceProfileSummary, ListFoundationModelsResponse,
     ListInferenceProfilesResponse,
@@ -71,7 +73,17 @@ pub async fn fetch(up: &Upstream, created: u64) -> Result<Vec<ModelInfo>, Gatewa
         tracing::warn!(provider = up.name(), error = %err, "listing Bedrock inference profiles failed; listing foundation models only");
         Vec::new()
     });
-    Ok(from_listings(models, profiles, created))
+    // Routes are rebuilt with every listing, so a profile AWS adds or retires is picked up by
+    // the registry refresh.
+    let routes = match up.routing() {
+        ProfileRouting::Auto => {
+            profiles::routes(&models.model_summaries, &profiles, &up.endpoints().region)
+        }
+        ProfileRouting::Off => HashMap::new(),
+    };
+    let out = from_listings(models, profiles, created, &routes);
+    up.set_routes(routes);
+    Ok(out)
 }
 
 async fn fetch_foundation_models(
@@ -81,7 +93,7 @@ async fn fetch_foundation_models(
     up.get_json(&url, "ListFoundationModels").await
 }
 
-async fn fetch_profiles(up: &Upstream) -> Result<Vec<InferenceProfileSummary>, GatewayError> {
+pub async fn fetch_profiles(up: &Upstream) -> Result<Vec<InferenceProfileSummary>, GatewayError> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PROFILE_PAGES {
@@ -140,6 +152,7 @@ pub fn from_listings(
     models: ListFoundationModelsResponse,
     profiles: Vec<InferenceProfileSummary>,
     created: u64,
+    routes: &HashMap<String, String>,
 ) -> Vec<ModelInfo> {
     // Kinds of all listed models, including profile-only ones, to classify profiles.
     let kinds: HashMap<&str, Option<ModelKind>> = models
@@ -153,7 +166,10 @@ pub fn from_listings(
         let Some(kind) = foundation_kind(m) else {
             continue;
         };
-        if !has(&m.inference_types_supported, "ON_DEMAND") || !seen.insert(m.model_id.clone()) {
+        // A profile-only base id is callable when it is routed to a profile.
+        let callable =
+            has(&m.inference_types_supported, "ON_DEMAND") || routes.contains_key(&m.model_id);
+        if !callable || !seen.insert(m.model_id.clone()) {
             continue;
         }
         out.push(ModelInfo {
@@ -167,12 +183,7 @@ pub fn from_listings(
         if p.status.as_deref().is_some_and(|s| s != "ACTIVE") {
             continue;
         }
-        let base = p
-            .models
-            .iter()
-            .filter_map(|m| m.model_arn.as_deref())
-            .filter_map(|arn| arn.rsplit_once('/').map(|(_, id)| id))
-            .next();
+        let base = profiles::profile_base(&p);
         let kind = match base.and_then(|b| kinds.get(b)) {
             Some(Some(kind)) => *kind,
             // The profile's model outputs images only: nothing to chat or embed with.
@@ -327,13 +338,14 @@ mod tests {
                 "INACTIVE",
             ),
         ];
-        let got: Vec<(String, String, ModelKind)> = from_listings(models, profiles, 7)
-            .into_iter()
-            .map(|m| {
-                assert_eq!(m.created, 7);
-                (m.id, m.owned_by, m.kind)
-            })
-            .collect();
+        let got: Vec<(String, String, ModelKind)> =
+            from_listings(models, profiles, 7, &HashMap::new())
+                .into_iter()
+                .map(|m| {
+                    assert_eq!(m.created, 7);
+                    (m.id, m.owned_by, m.kind)
+                })
+                .collect();
         let want = [
             (
                 "anthropic.claude-3-5-haiku-20241022-v1:0",

@@ -2,17 +2,21 @@
 //! SigV4-signed HTTP on the shared pooled `reqwest::Client`.
 
 use crate::catalog;
-use crate::embed::{self, Family, Options, COHERE_BATCH, COHERE_CONCURRENCY, TITAN_CONCURRENCY};
+use crate::embed::{self, Options};
 use crate::endpoint::{self, Endpoints};
 use crate::errors::{self, bad_upstream};
 use crate::eventstream::MessageDecoder;
+use crate::profiles::{self, ProfileRouting};
+use crate::retry::{self, RetryPolicy};
 use crate::sign::{self, CredentialCache};
-use crate::translate::{request, response, stream};
+use crate::translate::{replay, request, response, stream, structured};
 use crate::wire::converse::ConverseResponse;
+use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sigv4::http_request::SigningSettings;
-use futures::{StreamExt, TryStreamExt};
+use bytes::Bytes;
+use futures::StreamExt;
 use gomodel_core::chat::{ChatRequest, ChatResponse, StreamEvent};
 use gomodel_core::embed::{EmbedRequest, EmbedResponse};
 use gomodel_core::model::{is_geo_prefix, ModelInfo, ModelsMode};
@@ -20,6 +24,9 @@ use gomodel_core::{ErrorKind, EventStream, GatewayError, Provider};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -71,6 +78,25 @@ pub struct BedrockSettings {
     pub models: Vec<String>,
     pub models_mode: ModelsMode,
     pub timeouts: Timeouts,
+    /// A Bedrock API key (YAML `api_key`, else `AWS_BEARER_TOKEN_BEDROCK`): sent as
+    /// `Authorization: Bearer` instead of SigV4 signing, as AWS's SDKs do.
+    pub api_key: Option<ApiKey>,
+    /// YAML `inference_profiles` / `BEDROCK[_<SUFFIX>]_INFERENCE_PROFILES`.
+    pub inference_profiles: ProfileRouting,
+    pub retry: RetryPolicy,
+    /// YAML `guardrail` / `BEDROCK[_<SUFFIX>]_GUARDRAIL_*`: applied to chat calls without their
+    /// own `guardrailConfig`.
+    pub guardrail: Option<crate::guardrail::GuardrailSettings>,
+}
+
+/// A secret that never shows up in `Debug` output (settings are logged at startup).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(pub String);
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
 }
 
 impl Default for BedrockSettings {
@@ -82,6 +108,10 @@ impl Default for BedrockSettings {
             models: Vec::new(),
             models_mode: ModelsMode::default(),
             timeouts: Timeouts::default(),
+            api_key: None,
+            inference_profiles: ProfileRouting::default(),
+            retry: RetryPolicy::default(),
+            guardrail: None,
         }
     }
 }
@@ -124,6 +154,12 @@ pub struct Upstream {
     credentials: Arc<CredentialCache>,
     signing: SigningSettings,
     timeouts: Timeouts,
+    /// `Authorization: Bearer` value (with the prefix) replacing SigV4 when set.
+    bearer: Option<http::HeaderValue>,
+    retry: RetryPolicy,
+    routing: ProfileRouting,
+    /// Profile-only base id → the inference profile it is sent to (see `profiles`).
+    routes: ArcSwap<HashMap<String, String>>,
 }
 
 impl Upstream {
@@ -137,6 +173,42 @@ impl Upstream {
 
     pub fn endpoints(&self) -> &Endpoints {
         &self.endpoints
+    }
+
+    pub fn routing(&self) -> ProfileRouting {
+        self.routing
+    }
+
+    /// Replaces the routing table (after a listing).
+    pub fn set_routes(&self, routes: HashMap<String, String>) {
+        self.routes.store(Arc::new(routes));
+    }
+
+    /// The id to call for `model`: its inference profile when it is routed, else itself.
+    pub fn route(&self, model: &str) -> String {
+        self.routes
+            .load()
+            .get(model)
+            .cloned()
+            .unwrap_or_else(|| model.to_owned())
+    }
+
+    /// After Bedrock refused `model` on demand although the listing did not say so (or there
+    /// was no listing, e.g. in allowlist mode): looks for a fitting system profile and
+    /// remembers it, so the next request goes there directly.
+    async fn discover_profile(&self, model: &str) -> Option<String> {
+        let listed = match catalog::fetch_profiles(self).await {
+            Ok(listed) => listed,
+            Err(err) => {
+                tracing::warn!(provider = %self.name, error = %err, "could not list inference profiles to route a profile-only model");
+                return None;
+            }
+        };
+        let profile = profiles::best_profile(&listed, model, &self.endpoints.region)?.to_owned();
+        let mut routes = HashMap::clone(&self.routes.load());
+        routes.insert(model.to_owned(), profile.clone());
+        self.set_routes(routes);
+        Some(profile)
     }
 
     fn model_url(&self, model: &str, operation: &str) -> String {
@@ -156,29 +228,33 @@ impl Upstream {
         &self,
         method: Method,
         url: &str,
-        body: Vec<u8>,
+        body: Bytes,
         headers: &[(&str, &str)],
         timeout: Option<Duration>,
         what: &'static str,
         model: Option<&str>,
     ) -> Result<reqwest::Response, GatewayError> {
-        let credentials = self.credentials.get().await?;
-        let signed = sign::sign_headers(
-            credentials.identity(),
-            &self.endpoints.region,
-            SystemTime::now(),
-            &self.signing,
-            method.as_str(),
-            url,
-            headers,
-            &body,
-        )?;
-        let mut builder = self.http.request(method, url);
+        let mut builder = self.http.request(method.clone(), url);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        for (name, value) in signed {
-            builder = builder.header(name, value);
+        if let Some(bearer) = &self.bearer {
+            builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
+        } else {
+            let credentials = self.credentials.get().await?;
+            let signed = sign::sign_headers(
+                credentials.identity(),
+                &self.endpoints.region,
+                SystemTime::now(),
+                &self.signing,
+                method.as_str(),
+                url,
+                headers,
+                &body,
+            )?;
+            for (name, value) in signed {
+                builder = builder.header(name, value);
+            }
         }
         if !body.is_empty() {
             builder = builder.body(body);
@@ -211,21 +287,23 @@ impl Upstream {
         url: &str,
         what: &'static str,
     ) -> Result<T, GatewayError> {
-        let resp = self
-            .send(
-                Method::GET,
-                url,
-                Vec::new(),
-                &[],
-                Some(self.timeouts.listing),
-                what,
-                None,
-            )
-            .await?;
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| errors::from_transport(&e, what))?;
+        let bytes = retry::run(&self.retry, &self.name, what, || async {
+            let resp = self
+                .send(
+                    Method::GET,
+                    url,
+                    Bytes::new(),
+                    &[],
+                    Some(self.timeouts.listing),
+                    what,
+                    None,
+                )
+                .await?;
+            resp.bytes()
+                .await
+                .map_err(|e| errors::from_transport(&e, what))
+        })
+        .await?;
         serde_json::from_slice(&bytes)
             .map_err(|e| bad_upstream(format!("could not decode the Bedrock {what} answer: {e}")))
     }
@@ -236,31 +314,35 @@ impl Upstream {
         &self,
         model: &str,
         operation: &str,
-        body: Vec<u8>,
+        body: Bytes,
         what: &'static str,
-    ) -> Result<(bytes::Bytes, Option<u64>), GatewayError> {
+    ) -> Result<(Bytes, Option<u64>), GatewayError> {
         let url = self.model_url(model, operation);
-        let resp = self
-            .send(
-                Method::POST,
-                &url,
-                body,
-                &[("content-type", JSON), ("accept", JSON)],
-                Some(self.timeouts.request),
-                what,
-                Some(model),
-            )
-            .await?;
-        let tokens = resp
-            .headers()
-            .get("x-amzn-bedrock-input-token-count")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok());
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| errors::from_transport(&e, what))?;
-        Ok((bytes, tokens))
+        // Nothing reached the client yet, so the whole exchange may be retried.
+        retry::run(&self.retry, &self.name, what, || async {
+            let resp = self
+                .send(
+                    Method::POST,
+                    &url,
+                    body.clone(),
+                    &[("content-type", JSON), ("accept", JSON)],
+                    Some(self.timeouts.request),
+                    what,
+                    Some(model),
+                )
+                .await?;
+            let tokens = resp
+                .headers()
+                .get("x-amzn-bedrock-input-token-count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok());
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| errors::from_transport(&e, what))?;
+            Ok((bytes, tokens))
+        })
+        .await
     }
 }
 
@@ -269,6 +351,7 @@ pub struct BedrockProvider {
     up: Arc<Upstream>,
     models: Vec<String>,
     mode: ModelsMode,
+    guardrail: Option<crate::guardrail::GuardrailSettings>,
 }
 
 impl BedrockProvider {
@@ -276,16 +359,29 @@ impl BedrockProvider {
     /// credentials do not fail construction: they are logged, and requests fail with an error
     /// that lists the chain tried until credentials appear.
     pub async fn new(
-        settings: BedrockSettings,
+        mut settings: BedrockSettings,
         http: reqwest::Client,
     ) -> Result<Self, GatewayError> {
+        // The SDK's region order: AWS_REGION / AWS_DEFAULT_REGION (already in the settings),
+        // then the profile's `region` (IMDS is not asked: a region must be explicit here).
+        if settings.region_fallback.is_none() {
+            use aws_config::meta::region::ProvideRegion;
+            settings.region_fallback = aws_config::profile::ProfileFileRegionProvider::new()
+                .region()
+                .await
+                .map(|r| r.as_ref().to_owned());
+        }
         let endpoints = endpoint::resolve(
             &settings.base_url_setting(),
             settings.base_url.as_deref(),
             settings.region_fallback.as_deref(),
         )?;
+        // With an API key nothing is signed, so the chain (and its IMDS/STS probes) is skipped.
+        if settings.api_key.is_some() {
+            return Self::build(settings, http, endpoints, CredentialCache::new(None));
+        }
         let credentials = CredentialCache::from_default_chain(&endpoints.region).await;
-        let provider = Self::build(settings, http, endpoints, credentials);
+        let provider = Self::build(settings, http, endpoints, credentials)?;
         provider.warm_credentials();
         Ok(provider)
     }
@@ -302,12 +398,12 @@ impl BedrockProvider {
             settings.base_url.as_deref(),
             settings.region_fallback.as_deref(),
         )?;
-        Ok(Self::build(
+        Self::build(
             settings,
             http,
             endpoints,
             CredentialCache::new(Some(credentials)),
-        ))
+        )
     }
 
     fn build(
@@ -315,12 +411,29 @@ impl BedrockProvider {
         http: reqwest::Client,
         endpoints: Endpoints,
         credentials: Arc<CredentialCache>,
-    ) -> Self {
+    ) -> Result<Self, GatewayError> {
+        let bearer = match &settings.api_key {
+            None => None,
+            Some(ApiKey(key)) => {
+                let mut value = http::HeaderValue::try_from(format!("Bearer {}", key.trim()))
+                    .map_err(|_| {
+                        GatewayError::internal(format!(
+                            "provider {}: the Bedrock API key contains characters not allowed in an HTTP header",
+                            settings.name
+                        ))
+                    })?;
+                value.set_sensitive(true);
+                Some(value)
+            }
+        };
         tracing::info!(
             provider = %settings.name,
             runtime = %endpoints.runtime,
             control = %endpoints.control,
             region = %endpoints.region,
+            auth = if bearer.is_some() { "bedrock-api-key" } else { "sigv4" },
+            inference_profiles = ?settings.inference_profiles,
+            max_retries = settings.retry.max_retries,
             "Bedrock provider configured"
         );
         let models = settings
@@ -329,7 +442,7 @@ impl BedrockProvider {
             .map(|m| m.trim().to_owned())
             .filter(|m| !m.is_empty())
             .collect();
-        Self {
+        Ok(Self {
             up: Arc::new(Upstream {
                 name: settings.name,
                 endpoints,
@@ -337,10 +450,54 @@ impl BedrockProvider {
                 credentials,
                 signing: sign::settings(),
                 timeouts: settings.timeouts,
+                bearer,
+                retry: settings.retry,
+                routing: settings.inference_profiles,
+                routes: ArcSwap::from_pointee(HashMap::new()),
             }),
             models,
             mode: settings.models_mode,
+            guardrail: settings.guardrail,
+        })
+    }
+
+    /// Calls `call` with the id to send for `model` (its profile when routed). When Bedrock
+    /// refuses a base id on demand that was not routed, retries once through the fitting
+    /// system profile; when there is none, the refusal (with its advice) stands.
+    async fn routed<T, F, Fut>(&self, model: &str, call: F) -> Result<T, GatewayError>
+    where
+        F: Fn(String) -> Fut,
+        Fut: Future<Output = Result<T, GatewayError>>,
+    {
+        let target = self.up.route(model);
+        let routed = target != model;
+        let err = match call(target).await {
+            Err(err)
+                if !routed
+                    && self.up.routing == ProfileRouting::Auto
+                    && errors::is_on_demand_refusal(&err) =>
+            {
+                err
+            }
+            other => return other,
+        };
+        match self.up.discover_profile(model).await {
+            Some(profile) => {
+                tracing::info!(provider = %self.up.name, model, profile = %profile, "routing a profile-only model to its inference profile");
+                call(profile).await
+            }
+            None => Err(err),
         }
+    }
+
+    /// Opens a ConverseStream for `model` and waits for its first event, retrying (nothing has
+    /// reached the client yet) on retryable failures.
+    async fn open_stream(&self, model: String, body: Bytes) -> Result<EventStream, GatewayError> {
+        let up = &self.up;
+        retry::run(&up.retry, &up.name, "ConverseStream", || {
+            self.open_stream_once(model.clone(), body.clone())
+        })
+        .await
     }
 
     /// Fetches credentials once in the background so the log says early whether (and why not)
@@ -373,62 +530,86 @@ impl BedrockProvider {
         Ok(())
     }
 
-    async fn embed_titan(
+    /// One InvokeModel call per Titan input or per Cohere batch, fanned out with bounded
+    /// concurrency; a failing call fails the request at once and cancels the others.
+    async fn embed_calls(
         &self,
         model: &str,
         options: &Options,
         inputs: &[String],
     ) -> Result<EmbedResponse, GatewayError> {
-        // Indices rather than `&String` items: borrowed closure arguments trip the
+        let (per_call, concurrency) = options.batching();
+        let calls = inputs.len().div_ceil(per_call);
+        // Indices rather than borrowed items: borrowed closure arguments trip the
         // higher-ranked `Send` check of the `async_trait` future.
-        let results: Vec<(Vec<f32>, u64)> = futures::stream::iter(0..inputs.len())
-            .map(|i| async move {
-                let body = options.titan_body(&inputs[i])?;
-                let (bytes, header_tokens) = self
-                    .up
-                    .post_model(model, "invoke", body, "InvokeModel")
-                    .await?;
-                let (vector, body_tokens) = embed::parse_titan(&bytes)?;
-                Ok::<_, GatewayError>((vector, body_tokens.or(header_tokens).unwrap_or(0)))
-            })
-            .buffered(TITAN_CONCURRENCY)
-            .try_collect()
-            .await?;
-        let input_tokens = results.iter().map(|(_, n)| n).sum();
-        Ok(EmbedResponse {
-            embeddings: results.into_iter().map(|(v, _)| v).collect(),
-            input_tokens,
+        let results = embed::fan_out(calls, concurrency, |c| async move {
+            let start = c * per_call;
+            let batch = inputs
+                .get(start..inputs.len().min(start + per_call))
+                .unwrap_or_default();
+            let body = Bytes::from(options.body(batch)?);
+            let (bytes, header_tokens) = self
+                .up
+                .post_model(model, "invoke", body, "InvokeModel")
+                .await?;
+            options.parse(&bytes, batch.len(), header_tokens)
         })
+        .await?;
+        Ok(embed::merge(results))
     }
 
-    async fn embed_cohere(
+    async fn open_stream_once(
         &self,
-        model: &str,
-        options: &Options,
-        inputs: &[String],
-    ) -> Result<EmbedResponse, GatewayError> {
-        let batches: Vec<(Vec<Vec<f32>>, u64)> =
-            futures::stream::iter((0..inputs.len()).step_by(COHERE_BATCH))
-                .map(|start| async move {
-                    let batch = &inputs[start..inputs.len().min(start + COHERE_BATCH)];
-                    let body = options.cohere_body(batch)?;
-                    let (bytes, tokens) = self
-                        .up
-                        .post_model(model, "invoke", body, "InvokeModel")
-                        .await?;
-                    Ok::<_, GatewayError>((
-                        embed::parse_cohere(&bytes, batch.len())?,
-                        tokens.unwrap_or(0),
-                    ))
-                })
-                .buffered(COHERE_CONCURRENCY)
-                .try_collect()
-                .await?;
-        let input_tokens = batches.iter().map(|(_, n)| n).sum();
-        Ok(EmbedResponse {
-            embeddings: batches.into_iter().flat_map(|(v, _)| v).collect(),
-            input_tokens,
-        })
+        model: String,
+        body: Bytes,
+    ) -> Result<EventStream, GatewayError> {
+        let url = self.up.model_url(&model, "converse-stream");
+        let timeouts = self.up.timeouts;
+        // No whole-call timeout here: it would cut long streams. The headers get
+        // `timeouts.request`, the body `timeouts.stream_idle` per chunk.
+        let resp = tokio::time::timeout(
+            timeouts.request,
+            self.up.send(
+                Method::POST,
+                &url,
+                body,
+                &[("content-type", JSON)],
+                None,
+                "ConverseStream",
+                Some(&model),
+            ),
+        )
+        .await
+        .map_err(|_| {
+            GatewayError::upstream(
+                ErrorKind::Timeout,
+                format!(
+                    "Bedrock ConverseStream did not answer within {} s",
+                    timeouts.request.as_secs()
+                ),
+            )
+            .with_code("timeout")
+            .retryable(true)
+        })??;
+
+        let body = resp
+            .bytes_stream()
+            .map(|r| r.map_err(|e| errors::from_transport(&e, "ConverseStream")));
+        let mut pump = EventPump {
+            decoder: MessageDecoder::new(body, timeouts.stream_idle),
+            model,
+            saw_stop: false,
+            done: false,
+        };
+        // Wait for the first event so an exception sent before any content (throttling,
+        // validation) becomes a normal HTTP error rather than a broken stream.
+        match pump.next().await {
+            Some(Ok(first)) => Ok(futures::stream::once(async move { Ok(first) })
+                .chain(pump.into_stream())
+                .boxed()),
+            Some(Err(e)) => Err(e),
+            None => Err(bad_upstream("Bedrock stream ended before any event")),
+        }
     }
 }
 
@@ -481,9 +662,52 @@ impl EventPump {
     }
 }
 
-fn encode_body<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, GatewayError> {
+fn encode_body<T: serde::Serialize>(value: &T) -> Result<Bytes, GatewayError> {
     serde_json::to_vec(value)
+        .map(Bytes::from)
         .map_err(|e| GatewayError::internal(format!("could not encode the Bedrock request: {e}")))
+}
+
+impl BedrockProvider {
+    /// What chat and chat_stream share before the call: model check, image URL downloads, the
+    /// provider guardrail, and the translation.
+    async fn prepare(
+        &self,
+        mut req: ChatRequest,
+        stream: bool,
+    ) -> Result<request::ConverseCall, GatewayError> {
+        Self::check_model(&req.model)?;
+        crate::fetch::resolve_image_urls(&mut req, &self.up.http).await?;
+        if let Some(g) = &self.guardrail {
+            g.apply(&mut req.extra, stream);
+        }
+        crate::guardrail::drop_stream_mode(&mut req.extra, stream);
+        request::to_converse(req)
+    }
+
+    /// A non-streamed Converse call and its answer.
+    async fn converse(&self, call: request::ConverseCall) -> Result<ChatResponse, GatewayError> {
+        let body = encode_body(&call.body)?;
+        drop(call.body);
+        let (bytes, _) = self
+            .routed(&call.model_id, |model| {
+                let body = body.clone();
+                async move {
+                    self.up
+                        .post_model(&model, "converse", body, "Converse")
+                        .await
+                }
+            })
+            .await?;
+        let parsed: ConverseResponse = serde_json::from_slice(&bytes).map_err(|e| {
+            bad_upstream(format!("could not decode the Bedrock Converse answer: {e}"))
+        })?;
+        let answer = response::from_converse(parsed)?;
+        Ok(match &call.structured_tool {
+            Some(tool) => structured::answer(answer, tool),
+            None => answer,
+        })
+    }
 }
 
 #[async_trait]
@@ -497,73 +721,33 @@ impl Provider for BedrockProvider {
     }
 
     async fn chat(&self, req: ChatRequest) -> Result<ChatResponse, GatewayError> {
-        Self::check_model(&req.model)?;
-        let call = request::to_converse(req)?;
-        let body = encode_body(&call.body)?;
-        drop(call.body);
-        let (bytes, _) = self
-            .up
-            .post_model(&call.model_id, "converse", body, "Converse")
-            .await?;
-        let parsed: ConverseResponse = serde_json::from_slice(&bytes).map_err(|e| {
-            bad_upstream(format!("could not decode the Bedrock Converse answer: {e}"))
-        })?;
-        response::from_converse(parsed)
+        let call = self.prepare(req, false).await?;
+        self.converse(call).await
     }
 
     async fn chat_stream(&self, req: ChatRequest) -> Result<EventStream, GatewayError> {
-        Self::check_model(&req.model)?;
-        let call = request::to_converse(req)?;
+        let mut call = self.prepare(req, true).await?;
+        if !request::streams_tools(&call) {
+            // The family takes tools only in Converse: answer through it and replay the answer
+            // as stream events, which is faithful (the client gets the same content), only
+            // not incremental.
+            if let Some(g) = call.body.guardrail_config.as_mut() {
+                g.stream_processing_mode = None;
+            }
+            let answer = self.converse(call).await?;
+            return Ok(futures::stream::iter(replay::events(answer).into_iter().map(Ok)).boxed());
+        }
         let body = encode_body(&call.body)?;
         drop(call.body);
-        let model = call.model_id;
-        let url = self.up.model_url(&model, "converse-stream");
-        let timeouts = self.up.timeouts;
-        // No whole-call timeout here: it would cut long streams. The headers get
-        // `timeouts.request`, the body `timeouts.stream_idle` per chunk.
-        let resp = tokio::time::timeout(
-            timeouts.request,
-            self.up.send(
-                Method::POST,
-                &url,
-                body,
-                &[("content-type", JSON)],
-                None,
-                "ConverseStream",
-                Some(&model),
-            ),
-        )
-        .await
-        .map_err(|_| {
-            GatewayError::upstream(
-                ErrorKind::Timeout,
-                format!(
-                    "Bedrock ConverseStream did not answer within {} s",
-                    timeouts.request.as_secs()
-                ),
-            )
-            .with_code("timeout")
-            .retryable(true)
-        })??;
-
-        let body = resp
-            .bytes_stream()
-            .map(|r| r.map_err(|e| errors::from_transport(&e, "ConverseStream")));
-        let mut pump = EventPump {
-            decoder: MessageDecoder::new(body, timeouts.stream_idle),
-            model,
-            saw_stop: false,
-            done: false,
-        };
-        // Wait for the first event so an exception sent before any content (throttling,
-        // validation) becomes a normal HTTP error rather than a broken stream.
-        match pump.next().await {
-            Some(Ok(first)) => Ok(futures::stream::once(async move { Ok(first) })
-                .chain(pump.into_stream())
-                .boxed()),
-            Some(Err(e)) => Err(e),
-            None => Err(bad_upstream("Bedrock stream ended before any event")),
-        }
+        let events = self
+            .routed(&call.model_id, |model| {
+                self.open_stream(model, body.clone())
+            })
+            .await?;
+        Ok(match call.structured_tool {
+            Some(tool) => structured::stream(events, tool),
+            None => events,
+        })
     }
 
     async fn embed(&self, req: EmbedRequest) -> Result<EmbedResponse, GatewayError> {
@@ -575,11 +759,8 @@ impl Provider for BedrockProvider {
                 "input must not be empty",
             ));
         }
-        if options.family == Family::CohereV3 || options.family == Family::CohereV4 {
-            self.embed_cohere(&req.model, &options, &req.inputs).await
-        } else {
-            self.embed_titan(&req.model, &options, &req.inputs).await
-        }
+        let model = self.up.route(&req.model);
+        self.embed_calls(&model, &options, &req.inputs).await
     }
 
     fn accepts_unlisted(&self, model: &str) -> bool {

@@ -55,10 +55,10 @@ fn fallback_region<'a>(
         ))),
         None => Err(GatewayError::internal(match url {
             None => format!(
-                "no AWS region for Bedrock: set {setting} to a region (like us-east-1) or an endpoint URL, or set AWS_REGION or AWS_DEFAULT_REGION"
+                "no AWS region for Bedrock: set {setting} to a region (like us-east-1) or an endpoint URL, or set AWS_REGION or AWS_DEFAULT_REGION, or set `region` in the AWS profile the gateway uses (AWS_PROFILE in ~/.aws/config or AWS_CONFIG_FILE)"
             ),
             Some(u) => format!(
-                "{setting} \"{u}\" does not name an AWS region (only *.amazonaws.com hosts do); set AWS_REGION or AWS_DEFAULT_REGION to the region to sign requests for"
+                "{setting} \"{u}\" does not name an AWS region (only *.amazonaws.com hosts do); set AWS_REGION or AWS_DEFAULT_REGION (or `region` in the AWS profile) to the region to sign requests for"
             ),
         })),
     }

@@ -44,6 +44,15 @@ const CREDENTIAL_EXCEPTIONS: &[&str] = &[
     "TokenRefreshRequired",
 ];
 
+/// Part of the advice added to Bedrock's "on-demand throughput isn't supported" refusal; also how
+/// [`is_on_demand_refusal`] recognises it.
+const PROFILE_ONLY_ADVICE: &str = "must be called through an inference profile";
+
+/// Whether `err` is Bedrock refusing an on-demand call by base id of a profile-only model.
+pub fn is_on_demand_refusal(err: &GatewayError) -> bool {
+    err.code.as_deref() == Some("ValidationException") && err.message.contains(PROFILE_ONLY_ADVICE)
+}
+
 /// Whether `err` says the signing credentials were rejected as expired, so cached credentials
 /// should be dropped before the next request.
 pub fn is_expired_credentials(err: &GatewayError) -> bool {
@@ -253,7 +262,7 @@ fn validation(message: String, model: Option<&str>) -> GatewayError {
     if lower.contains("on-demand throughput isn't supported") {
         let model = model.unwrap_or("<model>");
         let advice = format!(
-            "{message} — the model `{model}` must be called through an inference profile: set BEDROCK_MODELS to the inference profile ID, e.g. `us.{model}`, and call it by that ID"
+            "{message} — the model `{model}` {PROFILE_ONLY_ADVICE}: set BEDROCK_MODELS to the inference profile ID, e.g. `us.{model}`, and call it by that ID"
         );
         return GatewayError::upstream(ErrorKind::InvalidRequest, advice)
             .with_param("model")

@@ -294,3 +294,127 @@ pub(crate) mod tests {
         assert_eq!(got[0].as_ref().unwrap_err().status(), 504);
     }
 }
+
+/// Property tests: whatever the TCP reads look like and whatever the bytes are, the decoder
+/// yields the frames that were sent, or ends with one clean error — never a panic, a hang, or a
+/// silently shortened stream.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod props {
+    use super::tests::event;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Cuts `bytes` at the given (sorted, deduplicated) offsets into body chunks.
+    fn split(bytes: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
+        let mut points: Vec<usize> = cuts.iter().map(|c| c % (bytes.len() + 1)).collect();
+        points.sort_unstable();
+        points.dedup();
+        let mut chunks = Vec::new();
+        let mut start = 0;
+        for p in points.into_iter().chain([bytes.len()]) {
+            chunks.push(bytes[start..p].to_vec());
+            start = p;
+        }
+        chunks
+    }
+
+    /// Runs the decoder over `chunks`: the decoded messages, and the error it ended with (if any).
+    fn decode(chunks: Vec<Vec<u8>>) -> (Vec<Message>, Option<GatewayError>) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let body = futures::stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from(c))));
+            let mut decoder = MessageDecoder::new(body, Duration::from_secs(5));
+            let mut out = Vec::new();
+            while let Some(item) = decoder.next_message().await {
+                match item {
+                    Ok(m) => out.push(m),
+                    Err(e) => {
+                        // After an error the decoder is finished.
+                        assert!(decoder.next_message().await.is_none());
+                        return (out, Some(e));
+                    }
+                }
+            }
+            (out, None)
+        })
+    }
+
+    fn events() -> impl Strategy<Value = Vec<(String, String)>> {
+        prop::collection::vec(
+            (
+                prop::sample::select(vec![
+                    "messageStart",
+                    "contentBlockDelta",
+                    "messageStop",
+                    "metadata",
+                ])
+                .prop_map(str::to_owned),
+                "\\PC{0,100}",
+            ),
+            1..8,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_split_yields_exactly_the_frames_sent(
+            sent in events(),
+            cuts in prop::collection::vec(any::<usize>(), 0..20),
+        ) {
+            let wire: Vec<u8> = sent.iter().flat_map(|(t, p)| event(t, p)).collect();
+            let (got, err) = decode(split(&wire, &cuts));
+            prop_assert!(err.is_none(), "{err:?}");
+            prop_assert_eq!(got.len(), sent.len());
+            for (m, (_, payload)) in got.iter().zip(&sent) {
+                prop_assert_eq!(m.payload().as_ref(), payload.as_bytes());
+            }
+        }
+
+        #[test]
+        fn a_truncated_body_ends_with_an_error(
+            sent in events(),
+            cut in any::<usize>(),
+            cuts in prop::collection::vec(any::<usize>(), 0..10),
+        ) {
+            let wire: Vec<u8> = sent.iter().flat_map(|(t, p)| event(t, p)).collect();
+            let boundaries: Vec<usize> = sent
+                .iter()
+                .scan(0, |end, (t, p)| { *end += event(t, p).len(); Some(*end) })
+                .collect();
+            let cut = cut % wire.len();
+            prop_assume!(cut > 0 && !boundaries.contains(&cut));
+            let (got, err) = decode(split(&wire[..cut], &cuts));
+            prop_assert!(err.is_some(), "a cut inside a frame must be reported");
+            prop_assert!(got.len() < sent.len());
+        }
+
+        #[test]
+        fn a_flipped_byte_is_caught_by_a_crc(
+            sent in events(),
+            at in any::<usize>(),
+            flip in 1u8..=255,
+            cuts in prop::collection::vec(any::<usize>(), 0..10),
+        ) {
+            let mut wire: Vec<u8> = sent.iter().flat_map(|(t, p)| event(t, p)).collect();
+            let at = at % wire.len();
+            wire[at] ^= flip;
+            let (got, err) = decode(split(&wire, &cuts));
+            prop_assert!(err.is_some(), "corruption at byte {at} went unnoticed");
+            prop_assert!(got.len() < sent.len());
+        }
+
+        #[test]
+        fn garbage_never_panics(
+            bytes in prop::collection::vec(any::<u8>(), 0..600),
+            cuts in prop::collection::vec(any::<usize>(), 0..10),
+        ) {
+            let (_, _) = decode(split(&bytes, &cuts));
+        }
+    }
+}

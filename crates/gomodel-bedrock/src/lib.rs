@@ -14,15 +14,22 @@
 //! | [`embed`] | InvokeModel embedding families (Titan, Cohere) |
 //! | [`client`] | `BedrockSettings`, `BedrockProvider`, `impl Provider` |
 
+pub mod capabilities;
 pub mod catalog;
 pub mod client;
 pub mod embed;
 pub mod endpoint;
 pub mod errors;
 pub mod eventstream;
+pub mod fetch;
+pub mod guardrail;
+pub mod profiles;
+pub mod retry;
 pub mod sign;
 pub mod translate;
 pub mod wire;
 
 pub use client::{http_client, BedrockProvider, BedrockSettings, Timeouts};
 pub use endpoint::Endpoints;
+pub use profiles::ProfileRouting;
+pub use retry::RetryPolicy;

@@ -9,7 +9,8 @@ use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
 use bytes::Bytes;
 use futures::StreamExt;
-use gomodel_bedrock::{BedrockProvider, BedrockSettings};
+use gomodel_bedrock::client::ApiKey;
+use gomodel_bedrock::{BedrockProvider, BedrockSettings, ProfileRouting, RetryPolicy};
 use gomodel_core::chat::{
     BlockDelta, ChatRequest, ContentBlock, Message as ChatMessage, Role, StopReason, StreamEvent,
 };
@@ -18,7 +19,9 @@ use gomodel_core::model::{ModelKind, ModelsMode};
 use gomodel_core::Provider;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -99,14 +102,30 @@ impl Mock {
     }
 
     fn provider(&self, token: Option<&str>, models: &[&str], mode: ModelsMode) -> BedrockProvider {
-        BedrockProvider::with_credentials(
-            BedrockSettings {
-                base_url: Some(self.base.clone()),
-                region_fallback: Some("us-east-1".into()),
-                models: models.iter().map(|m| (*m).to_owned()).collect(),
-                models_mode: mode,
-                ..Default::default()
+        self.provider_with(token, |s| {
+            s.models = models.iter().map(|m| (*m).to_owned()).collect();
+            s.models_mode = mode;
+        })
+    }
+
+    /// A provider for this mock with quick retries, adjusted by `tune`.
+    fn provider_with(
+        &self,
+        token: Option<&str>,
+        tune: impl FnOnce(&mut BedrockSettings),
+    ) -> BedrockProvider {
+        let mut settings = BedrockSettings {
+            base_url: Some(self.base.clone()),
+            region_fallback: Some("us-east-1".into()),
+            retry: RetryPolicy {
+                base_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
             },
+            ..Default::default()
+        };
+        tune(&mut settings);
+        BedrockProvider::with_credentials(
+            settings,
             reqwest::Client::new(),
             SharedCredentialsProvider::new(Credentials::new(
                 "AKIDTEST",
@@ -289,6 +308,10 @@ async fn chat_signs_and_translates() {
 #[tokio::test]
 async fn chat_errors_map() {
     let mock = Mock::start(|r| {
+        if r.method == "GET" {
+            // The profile lookup after the on-demand refusal: no profile fits.
+            return Reply::json(200, json!({"inferenceProfileSummaries": []}));
+        }
         let text = r.json()["messages"][0]["content"][0]["text"].as_str().unwrap().to_owned();
         match text.as_str() {
             "throttle" => Reply::error(429, "ThrottlingException", "Too many requests"),
@@ -630,4 +653,317 @@ async fn embeddings_keep_input_order() {
         .await
         .unwrap_err();
     assert_eq!(e.status(), 400);
+}
+
+const SONNET4: &str = "anthropic.claude-sonnet-4-20250514-v1:0";
+
+fn converse_ok() -> Reply {
+    Reply::json(
+        200,
+        json!({
+            "output": {"message": {"role": "assistant", "content": [{"text": "ok"}]}},
+            "stopReason": "end_turn",
+            "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+            "metrics": {"latencyMs": 1}
+        }),
+    )
+}
+
+fn profiles_listing(ids: &[&str]) -> Reply {
+    let summaries: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let base = id.split_once('.').map_or(*id, |(_, b)| b);
+            json!({
+                "inferenceProfileId": id,
+                "inferenceProfileName": id,
+                "inferenceProfileArn": format!("arn:aws:bedrock:us-east-1:123456789012:inference-profile/{id}"),
+                "models": [{"modelArn": format!("arn:aws:bedrock:us-east-1::foundation-model/{base}")}],
+                "status": "ACTIVE",
+                "type": "SYSTEM_DEFINED"
+            })
+        })
+        .collect();
+    Reply::json(200, json!({"inferenceProfileSummaries": summaries}))
+}
+
+/// A Bedrock stand-in with one profile-only model (`SONNET4`, profiles `eu.`, `us.`, `global.`)
+/// and one on-demand model; Converse by the profile-only base id is refused as Bedrock does.
+fn profile_world(r: &Recorded) -> Reply {
+    let path = r.path.as_str();
+    if path.starts_with("/foundation-models") {
+        return Reply::json(
+            200,
+            json!({"modelSummaries": [
+                {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/x", "modelId": SONNET4, "providerName": "Anthropic",
+                 "outputModalities": ["TEXT"], "inferenceTypesSupported": ["INFERENCE_PROFILE"]},
+                {"modelArn": "arn:aws:bedrock:us-east-1::foundation-model/y", "modelId": "amazon.nova-lite-v1:0", "providerName": "Amazon",
+                 "outputModalities": ["TEXT"], "inferenceTypesSupported": ["ON_DEMAND", "INFERENCE_PROFILE"]}
+            ]}),
+        );
+    }
+    if path.starts_with("/inference-profiles") {
+        return profiles_listing(&[
+            &format!("eu.{SONNET4}"),
+            &format!("us.{SONNET4}"),
+            &format!("global.{SONNET4}"),
+        ]);
+    }
+    if path.starts_with("/model/anthropic.") {
+        return Reply::error(400, "ValidationException", "Invocation of model ID anthropic.claude-sonnet-4-20250514-v1:0 with on-demand throughput isn\u{2019}t supported. Retry your request with the ID or ARN of an inference profile that contains this model.");
+    }
+    converse_ok()
+}
+
+fn paths(mock: &Mock) -> Vec<String> {
+    mock.requests().into_iter().map(|r| r.path).collect()
+}
+
+#[tokio::test]
+async fn profile_only_base_ids_route_to_the_regions_profile() {
+    let encoded = |id: &str| id.replace(':', "%3A");
+    let cases = [
+        // (routing, region, base listed, chat path, chat ok)
+        (
+            ProfileRouting::Auto,
+            "us-east-1",
+            true,
+            format!("/model/{}/converse", encoded(&format!("us.{SONNET4}"))),
+            true,
+        ),
+        (
+            ProfileRouting::Auto,
+            "eu-west-1",
+            true,
+            format!("/model/{}/converse", encoded(&format!("eu.{SONNET4}"))),
+            true,
+        ),
+        (
+            ProfileRouting::Auto,
+            "sa-east-1",
+            true,
+            format!("/model/{}/converse", encoded(&format!("global.{SONNET4}"))),
+            true,
+        ),
+        (
+            ProfileRouting::Off,
+            "us-east-1",
+            false,
+            format!("/model/{}/converse", encoded(SONNET4)),
+            false,
+        ),
+    ];
+    for (routing, region, listed, want_path, ok) in cases {
+        let mock = Mock::start(profile_world).await;
+        let p = mock.provider_with(None, |s| {
+            s.inference_profiles = routing;
+            s.region_fallback = Some(region.into());
+        });
+        let ids: Vec<String> = p
+            .list_models()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(
+            ids.iter().any(|id| id == SONNET4),
+            listed,
+            "{routing:?} {ids:?}"
+        );
+        assert!(
+            ids.contains(&format!("us.{SONNET4}")),
+            "profiles stay listed: {ids:?}"
+        );
+        let got = p.chat(chat(SONNET4, "hi")).await;
+        assert_eq!(got.is_ok(), ok, "{routing:?} {region}: {got:?}");
+        let last = paths(&mock).pop().unwrap();
+        assert_eq!(last, want_path, "{routing:?} {region}");
+        // The stream path routes the same way.
+        if ok {
+            let _ = p.chat_stream(chat(SONNET4, "hi")).await;
+            assert_eq!(
+                paths(&mock).pop().unwrap(),
+                want_path.replace("/converse", "/converse-stream")
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_on_demand_refusal_is_retried_once_via_a_profile() {
+    // No listing happened (e.g. allowlist mode), so the refusal is the first sign.
+    let mock = Mock::start(profile_world).await;
+    let p = mock.provider(None, &[SONNET4], ModelsMode::Allowlist);
+    p.chat(chat(SONNET4, "hi")).await.unwrap();
+    let want_profile = format!(
+        "/model/{}/converse",
+        format!("us.{SONNET4}").replace(':', "%3A")
+    );
+    let seen = paths(&mock);
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert!(seen[1].starts_with("/inference-profiles"), "{seen:?}");
+    assert_eq!(seen[2], want_profile);
+    // Remembered: the next call goes straight to the profile.
+    p.chat(chat(SONNET4, "again")).await.unwrap();
+    assert_eq!(paths(&mock)[3..], [want_profile]);
+
+    // Off: the refusal with its advice reaches the client, and nothing else is asked.
+    let mock = Mock::start(profile_world).await;
+    let p = mock.provider_with(None, |s| s.inference_profiles = ProfileRouting::Off);
+    let e = p.chat(chat(SONNET4, "hi")).await.unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert!(e.message.contains("inference profile"), "{}", e.message);
+    assert_eq!(paths(&mock).len(), 1);
+}
+
+#[tokio::test]
+async fn retryable_failures_are_retried_with_back_off() {
+    struct Case {
+        fail: Reply,
+        failures: usize,
+        max_retries: u32,
+        stream: bool,
+        want_status: Option<u16>,
+        want_calls: usize,
+    }
+    let throttle = || Reply::error(429, "ThrottlingException", "slow down");
+    let cases = [
+        Case {
+            fail: throttle(),
+            failures: 2,
+            max_retries: 2,
+            stream: false,
+            want_status: None,
+            want_calls: 3,
+        },
+        Case {
+            fail: throttle(),
+            failures: 3,
+            max_retries: 2,
+            stream: false,
+            want_status: Some(429),
+            want_calls: 3,
+        },
+        Case {
+            fail: Reply::error(500, "InternalServerException", "oops"),
+            failures: 1,
+            max_retries: 2,
+            stream: false,
+            want_status: None,
+            want_calls: 2,
+        },
+        Case {
+            fail: Reply::error(503, "ServiceUnavailableException", "busy"),
+            failures: 1,
+            max_retries: 0,
+            stream: false,
+            want_status: Some(503),
+            want_calls: 1,
+        },
+        Case {
+            fail: throttle(),
+            failures: 1,
+            max_retries: 2,
+            stream: true,
+            want_status: None,
+            want_calls: 2,
+        },
+        // Not retryable: a client error is answered at once.
+        Case {
+            fail: Reply::error(400, "ValidationException", "bad"),
+            failures: 1,
+            max_retries: 2,
+            stream: false,
+            want_status: Some(400),
+            want_calls: 1,
+        },
+        // A Retry-After beyond the policy's patience goes back to the client as is.
+        Case {
+            fail: {
+                let mut r = throttle();
+                r.headers.push(("retry-after", "120".into()));
+                r
+            },
+            failures: 1,
+            max_retries: 2,
+            stream: false,
+            want_status: Some(429),
+            want_calls: 1,
+        },
+    ];
+    for (i, case) in cases.into_iter().enumerate() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&calls);
+        let Case {
+            fail,
+            failures,
+            max_retries,
+            stream,
+            want_status,
+            want_calls,
+        } = case;
+        let fail = Arc::new(fail);
+        let mock = Mock::start(move |_| {
+            if counter.fetch_add(1, Ordering::SeqCst) < failures {
+                Reply {
+                    status: fail.status,
+                    headers: fail.headers.clone(),
+                    chunks: fail.chunks.clone(),
+                }
+            } else if stream {
+                Reply::stream(stream_frames())
+            } else {
+                converse_ok()
+            }
+        })
+        .await;
+        let p = mock.provider_with(None, |s| s.retry.max_retries = max_retries);
+        let status = if stream {
+            p.chat_stream(chat(HAIKU, "hi"))
+                .await
+                .err()
+                .map(|e| e.status())
+        } else {
+            p.chat(chat(HAIKU, "hi")).await.err().map(|e| e.status())
+        };
+        assert_eq!(status, want_status, "case {i}");
+        assert_eq!(calls.load(Ordering::SeqCst), want_calls, "case {i}");
+    }
+}
+
+#[tokio::test]
+async fn a_bedrock_api_key_replaces_sigv4() {
+    let mock = Mock::start(|r| {
+        if r.method == "GET" {
+            profiles_listing(&[])
+        } else {
+            converse_ok()
+        }
+    })
+    .await;
+    let p = mock.provider_with(Some("TOKEN"), |s| {
+        s.api_key = Some(ApiKey("bedrock-api-key-1".into()))
+    });
+    p.chat(chat(HAIKU, "hi")).await.unwrap();
+    let req = &mock.requests()[0];
+    assert_eq!(
+        req.headers.get("authorization").map(String::as_str),
+        Some("Bearer bedrock-api-key-1")
+    );
+    for signed_only in ["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"] {
+        assert!(
+            !req.headers.contains_key(signed_only),
+            "{signed_only}: {:?}",
+            req.headers
+        );
+    }
+    assert!(!format!(
+        "{:?}",
+        BedrockSettings {
+            api_key: Some(ApiKey("secret-key".into())),
+            ..Default::default()
+        }
+    )
+    .contains("secret-key"));
 }

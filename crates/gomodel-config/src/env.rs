@@ -16,6 +16,61 @@ pub(crate) struct FromVar<T> {
 pub(crate) struct EnvProvider {
     pub base_url: Option<FromVar<String>>,
     pub models: Option<FromVar<Vec<String>>>,
+    /// `BEDROCK[_<SUFFIX>]_INFERENCE_PROFILES`, `_MAX_RETRIES`, `_CONNECT_TIMEOUT`, ...
+    pub tuning: BTreeMap<Tuning, FromVar<String>>,
+}
+
+/// Per-provider settings that tune a provider rather than define one (so setting only these
+/// does not turn the implicit default provider into a configured one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Tuning {
+    InferenceProfiles,
+    MaxRetries,
+    ConnectTimeout,
+    RequestTimeout,
+    StreamIdleTimeout,
+    GuardrailId,
+    GuardrailVersion,
+    GuardrailTrace,
+    GuardrailStreamMode,
+}
+
+impl Tuning {
+    /// Variable suffix and YAML key, in matching order (no suffix is a suffix of another).
+    const ALL: [(Tuning, &'static str, &'static str); 9] = [
+        (
+            Tuning::InferenceProfiles,
+            "INFERENCE_PROFILES",
+            "inference_profiles",
+        ),
+        (Tuning::MaxRetries, "MAX_RETRIES", "max_retries"),
+        (Tuning::ConnectTimeout, "CONNECT_TIMEOUT", "connect_timeout"),
+        (Tuning::RequestTimeout, "REQUEST_TIMEOUT", "request_timeout"),
+        (
+            Tuning::StreamIdleTimeout,
+            "STREAM_IDLE_TIMEOUT",
+            "stream_idle_timeout",
+        ),
+        (Tuning::GuardrailId, "GUARDRAIL_ID", "guardrail.identifier"),
+        (
+            Tuning::GuardrailVersion,
+            "GUARDRAIL_VERSION",
+            "guardrail.version",
+        ),
+        (Tuning::GuardrailTrace, "GUARDRAIL_TRACE", "guardrail.trace"),
+        (
+            Tuning::GuardrailStreamMode,
+            "GUARDRAIL_STREAM_PROCESSING_MODE",
+            "guardrail.stream_processing_mode",
+        ),
+    ];
+
+    pub fn yaml_key(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(t, _, _)| *t == self)
+            .map_or("", |(_, _, key)| key)
+    }
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -23,6 +78,8 @@ pub(crate) struct EnvLayer {
     pub port: Option<FromVar<String>>,
     pub host: Option<FromVar<String>>,
     pub master_key: Option<String>,
+    /// `GOMODEL_BODY_LIMIT_BYTES`.
+    pub body_limit: Option<FromVar<String>>,
     pub models_mode: Option<FromVar<String>>,
     /// Provider name (`bedrock`, `bedrock-us`, …) → settings, sorted by name with `bedrock` first.
     pub providers: Vec<(String, EnvProvider)>,
@@ -30,6 +87,10 @@ pub(crate) struct EnvLayer {
     pub region_fallback: Option<String>,
     /// `GOMODEL_CONFIG`.
     pub config_path: Option<String>,
+    /// `AWS_BEARER_TOKEN_BEDROCK`: the Bedrock API key of providers without their own.
+    pub bearer_token: Option<String>,
+    /// `DATABASE_URL`, `STORAGE_TYPE`, `SQLITE_PATH`, `STORAGE_ENABLED`, `AUDIT_LOG_ENABLED`.
+    pub storage: crate::storage::EnvStorage,
 }
 
 pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
@@ -65,6 +126,15 @@ pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
                     value: split_csv(value),
                 })
             }
+            Field::Tuning(t) => {
+                entry.tuning.insert(
+                    t,
+                    FromVar {
+                        var: var.clone(),
+                        value: value.to_owned(),
+                    },
+                );
+            }
         }
     }
     let mut providers: Vec<(String, EnvProvider)> = providers.into_iter().collect();
@@ -74,12 +144,15 @@ pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
         port: get("PORT"),
         host: get("GOMODEL_HOST"),
         master_key: get("GOMODEL_MASTER_KEY").map(|v| v.value),
+        body_limit: get("GOMODEL_BODY_LIMIT_BYTES"),
         models_mode: get("CONFIGURED_PROVIDER_MODELS_MODE"),
         providers,
         region_fallback: get("AWS_REGION")
             .or_else(|| get("AWS_DEFAULT_REGION"))
             .map(|v| v.value),
         config_path: get("GOMODEL_CONFIG").map(|v| v.value),
+        bearer_token: get("AWS_BEARER_TOKEN_BEDROCK").map(|v| v.value),
+        storage: crate::storage::read_env(env),
     }
 }
 
@@ -87,6 +160,7 @@ pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
 enum Field {
     BaseUrl,
     Models,
+    Tuning(Tuning),
 }
 
 /// `BEDROCK_BASE_URL` → (`bedrock`, BaseUrl); `BEDROCK_US_EAST_MODELS` → (`bedrock-us-east`, Models).
@@ -97,13 +171,18 @@ fn provider_var(var: &str) -> Option<(String, Field)> {
         "MODELS" => return Some(("bedrock".to_owned(), Field::Models)),
         _ => {}
     }
-    let (suffix, field) = if let Some(s) = rest.strip_suffix("_BASE_URL") {
-        (s, Field::BaseUrl)
-    } else if let Some(s) = rest.strip_suffix("_MODELS") {
-        (s, Field::Models)
-    } else {
-        return None;
-    };
+    if let Some((t, _, _)) = Tuning::ALL.iter().find(|(_, v, _)| *v == rest) {
+        return Some(("bedrock".to_owned(), Field::Tuning(*t)));
+    }
+    let tuning = Tuning::ALL
+        .iter()
+        .map(|(t, v, _)| (Field::Tuning(*t), *v))
+        .chain([(Field::BaseUrl, "BASE_URL"), (Field::Models, "MODELS")]);
+    let (suffix, field) = tuning.into_iter().find_map(|(field, name)| {
+        rest.strip_suffix(name)
+            .and_then(|s| s.strip_suffix('_'))
+            .map(|s| (s, field))
+    })?;
     // Only plain suffixes: `BEDROCK__BASE_URL` or lowercase/odd characters are not provider
     // definitions (and would make odd registry names such as `bedrock--x`).
     let plain = suffix
@@ -142,6 +221,26 @@ mod tests {
             ("BEDROCK_US__BASE_URL", None),
             ("BEDROCK_US_REGION", None),
             ("BEDROCK_API_KEY", None),
+            (
+                "BEDROCK_INFERENCE_PROFILES",
+                Some(("bedrock", Field::Tuning(Tuning::InferenceProfiles))),
+            ),
+            (
+                "BEDROCK_EU_STREAM_IDLE_TIMEOUT",
+                Some(("bedrock-eu", Field::Tuning(Tuning::StreamIdleTimeout))),
+            ),
+            (
+                "BEDROCK_US_EAST_MAX_RETRIES",
+                Some(("bedrock-us-east", Field::Tuning(Tuning::MaxRetries))),
+            ),
+            (
+                "BEDROCK_GUARDRAIL_ID",
+                Some(("bedrock", Field::Tuning(Tuning::GuardrailId))),
+            ),
+            (
+                "BEDROCK_EU_GUARDRAIL_VERSION",
+                Some(("bedrock-eu", Field::Tuning(Tuning::GuardrailVersion))),
+            ),
             ("AWS_BEDROCK_BASE_URL", None),
             ("BEDROCKUS_BASE_URL", None),
         ];

@@ -10,6 +10,8 @@
 //!   `BEDROCK_<SUFFIX>_BASE_URL` / `BEDROCK_<SUFFIX>_MODELS` define or override
 //!   `bedrock-<suffix>` (lowercased, `_` → `-`: `BEDROCK_US_EAST_BASE_URL` → `bedrock-us-east`).
 //! - `AWS_REGION`, else `AWS_DEFAULT_REGION`: every provider's region fallback.
+//! - `STORAGE_ENABLED`, `STORAGE_TYPE`, `SQLITE_PATH`, `DATABASE_URL`, `AUDIT_LOG_ENABLED`: the
+//!   `storage:` block (see [`StorageConfig`]).
 //!
 //! When no provider is configured at all, a provider `bedrock` with no base URL is registered
 //! anyway ([`ProviderConfig::implicit`]): its region then comes from `AWS_REGION` /
@@ -20,7 +22,10 @@
 mod env;
 mod expand;
 mod raw;
+mod storage;
 mod validate;
+
+pub use storage::{redact_url, StorageBackend, StorageConfig};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -40,6 +45,8 @@ pub struct Config {
     pub models: ModelsConfig,
     /// In file order, then environment-only providers (`bedrock` first, then by name).
     pub providers: Vec<ProviderConfig>,
+    /// Usage records, stored responses, audit log (`storage:`, `DATABASE_URL`, ...).
+    pub storage: StorageConfig,
     /// The config file that was read, if any.
     pub source: Option<PathBuf>,
 }
@@ -61,26 +68,8 @@ pub struct ModelsConfig {
     pub refresh_interval: Duration,
 }
 
-/// `CONFIGURED_PROVIDER_MODELS_MODE` (mirrors `gomodel_core::model::ModelsMode`, kept separate
-/// so configuration has no dependency on the gateway core).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ModelsMode {
-    /// Use the configured list only when the upstream listing is unavailable or empty.
-    #[default]
-    Fallback,
-    /// Expose and route only the configured models.
-    Allowlist,
-}
-
-impl ModelsMode {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "fallback" => Some(ModelsMode::Fallback),
-            "allowlist" => Some(ModelsMode::Allowlist),
-            _ => None,
-        }
-    }
-}
+/// `CONFIGURED_PROVIDER_MODELS_MODE`: the core's own type, so the binary passes it through as is.
+pub use gomodel_core::model::ModelsMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProviderType {
@@ -96,7 +85,41 @@ impl ProviderType {
     }
 }
 
+/// `providers.<name>.inference_profiles` / `BEDROCK[_<SUFFIX>]_INFERENCE_PROFILES`: whether
+/// base ids of inference-profile-only models are routed to the region's system profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InferenceProfiles {
+    #[default]
+    Auto,
+    Off,
+}
+
+impl InferenceProfiles {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "on" | "true" => Some(InferenceProfiles::Auto),
+            "off" | "false" => Some(InferenceProfiles::Off),
+            _ => None,
+        }
+    }
+}
+
+/// `providers.<name>.guardrail` / `BEDROCK[_<SUFFIX>]_GUARDRAIL_ID`, `_GUARDRAIL_VERSION`,
+/// `_GUARDRAIL_TRACE`, `_GUARDRAIL_STREAM_PROCESSING_MODE`: a Bedrock guardrail applied to every
+/// chat call of the provider that does not name its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardrailConfig {
+    /// Guardrail id (`abc123def`) or ARN.
+    pub identifier: String,
+    /// A version number or `DRAFT`.
+    pub version: String,
+    /// `enabled` | `disabled` | `enabled_full`.
+    pub trace: Option<String>,
+    /// `sync` | `async` (streamed calls only).
+    pub stream_processing_mode: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct ProviderConfig {
     /// The registry name: the YAML key, `bedrock`, or `bedrock-<suffix>`.
     pub name: String,
@@ -110,6 +133,36 @@ pub struct ProviderConfig {
     /// True for the default `bedrock` registered because nothing was configured: failing to set
     /// it up is then a warning, not a startup error.
     pub implicit: bool,
+    /// A Bedrock API key (`api_key`, else `AWS_BEARER_TOKEN_BEDROCK`): `Authorization: Bearer`
+    /// instead of SigV4.
+    pub api_key: Option<String>,
+    pub inference_profiles: InferenceProfiles,
+    /// Retries of throttled / failed upstream calls (`None`: the provider's default).
+    pub max_retries: Option<u32>,
+    pub connect_timeout: Option<Duration>,
+    pub request_timeout: Option<Duration>,
+    pub stream_idle_timeout: Option<Duration>,
+    pub guardrail: Option<GuardrailConfig>,
+}
+
+impl fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("region_fallback", &self.region_fallback)
+            .field("models", &self.models)
+            .field("implicit", &self.implicit)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("inference_profiles", &self.inference_profiles)
+            .field("max_retries", &self.max_retries)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("guardrail", &self.guardrail)
+            .finish()
+    }
 }
 
 impl fmt::Debug for ServerConfig {
@@ -132,6 +185,7 @@ impl fmt::Debug for Config {
             .field("server", &self.server)
             .field("models", &self.models)
             .field("providers", &self.providers)
+            .field("storage", &self.storage)
             .field("source", &self.source)
             .finish()
     }

@@ -11,6 +11,7 @@ pub(crate) struct RawConfig {
     pub server: Option<RawServer>,
     pub models: Option<RawModels>,
     pub providers: Option<Ordered<RawProvider>>,
+    pub storage: Option<crate::storage::RawStorage>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +37,49 @@ pub(crate) struct RawProvider {
     pub kind: Option<Scalar>,
     pub base_url: Option<Scalar>,
     pub models: Option<ModelList>,
+    /// A Bedrock API key (`Authorization: Bearer`), instead of SigV4 with AWS credentials.
+    pub api_key: Option<Scalar>,
+    pub inference_profiles: Option<Scalar>,
+    pub max_retries: Option<Scalar>,
+    pub connect_timeout: Option<Scalar>,
+    pub request_timeout: Option<Scalar>,
+    pub stream_idle_timeout: Option<Scalar>,
+    pub guardrail: Option<RawGuardrail>,
+}
+
+/// `providers.<name>.guardrail`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawGuardrail {
+    pub identifier: Option<Scalar>,
+    pub version: Option<Scalar>,
+    pub trace: Option<Scalar>,
+    pub stream_processing_mode: Option<Scalar>,
+}
+
+impl RawProvider {
+    /// The tuning settings as written, keyed like the environment variables' fields.
+    pub fn tuning(&self) -> Vec<(crate::env::Tuning, &Scalar)> {
+        use crate::env::Tuning;
+        [
+            (Tuning::InferenceProfiles, &self.inference_profiles),
+            (Tuning::MaxRetries, &self.max_retries),
+            (Tuning::ConnectTimeout, &self.connect_timeout),
+            (Tuning::RequestTimeout, &self.request_timeout),
+            (Tuning::StreamIdleTimeout, &self.stream_idle_timeout),
+        ]
+        .into_iter()
+        .chain(self.guardrail.iter().flat_map(|g| {
+            [
+                (Tuning::GuardrailId, &g.identifier),
+                (Tuning::GuardrailVersion, &g.version),
+                (Tuning::GuardrailTrace, &g.trace),
+                (Tuning::GuardrailStreamMode, &g.stream_processing_mode),
+            ]
+        }))
+        .filter_map(|(t, v)| v.as_ref().map(|v| (t, v)))
+        .collect()
+    }
 }
 
 /// Any YAML scalar (string, number, bool) as its text, so `port: 8080` and `port: "8080"` both

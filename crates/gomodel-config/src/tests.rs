@@ -418,8 +418,8 @@ fn yaml_errors_carry_file_line_and_column() {
         ("server:\n  prot: 1\n", "config.yaml:2:3: invalid YAML: unknown field `prot`"),
         ("server:\n  port: 1\nlogging: {}\n", "config.yaml:3:1: invalid YAML: unknown field `logging`"),
         (
-            "providers:\n  b:\n    type: bedrock\n    api_key: x\n",
-            "config.yaml:4:5: invalid YAML: unknown field `api_key`",
+            "providers:\n  b:\n    type: bedrock\n    apikey: x\n",
+            "config.yaml:4:5: invalid YAML: unknown field `apikey`",
         ),
         ("server: [\n", "config.yaml:1:9: invalid YAML: "),
         ("server:\n  port: [1]\n", "config.yaml:2:9: invalid YAML: "),
@@ -539,4 +539,238 @@ mod files {
         d.write(".env", "this is not = a valid \"line\n");
         assert!(matches!(load_dotenv(&d.0), Err(ConfigError::Dotenv { .. })));
     }
+}
+
+#[test]
+fn provider_tuning_from_file_and_env() {
+    const TUNED: &str = "
+providers:
+  main:
+    type: bedrock
+    base_url: us-east-1
+    api_key: file-key
+    inference_profiles: \"off\"
+    max_retries: 4
+    connect_timeout: 2s
+    request_timeout: 1m
+    stream_idle_timeout: 500ms
+";
+    let c = ok(TUNED, &[("AWS_BEARER_TOKEN_BEDROCK", "env-key")]);
+    let p = &c.providers[0];
+    assert_eq!(p.api_key.as_deref(), Some("file-key"));
+    assert_eq!(p.inference_profiles, InferenceProfiles::Off);
+    assert_eq!(p.max_retries, Some(4));
+    assert_eq!(p.connect_timeout, Some(Duration::from_secs(2)));
+    assert_eq!(p.request_timeout, Some(Duration::from_secs(60)));
+    assert_eq!(p.stream_idle_timeout, Some(Duration::from_millis(500)));
+    assert!(
+        !format!("{c:?}").contains("file-key"),
+        "the key is redacted"
+    );
+
+    // Environment: suffixed forms, the bearer-token fallback, and tuning-only variables
+    // keeping the default provider implicit.
+    let cases: [(
+        &[(&str, &str)],
+        &str,
+        bool,
+        Option<&str>,
+        InferenceProfiles,
+        Option<u32>,
+    ); 4] = [
+        (&[], "bedrock", true, None, InferenceProfiles::Auto, None),
+        (
+            &[
+                ("BEDROCK_INFERENCE_PROFILES", "OFF"),
+                ("BEDROCK_MAX_RETRIES", "0"),
+            ],
+            "bedrock",
+            true,
+            None,
+            InferenceProfiles::Off,
+            Some(0),
+        ),
+        (
+            &[
+                ("AWS_BEARER_TOKEN_BEDROCK", "k"),
+                ("BEDROCK_BASE_URL", "us-west-2"),
+            ],
+            "bedrock",
+            false,
+            Some("k"),
+            InferenceProfiles::Auto,
+            None,
+        ),
+        (
+            &[
+                ("BEDROCK_EU_BASE_URL", "eu-west-1"),
+                ("BEDROCK_EU_INFERENCE_PROFILES", "auto"),
+                ("BEDROCK_EU_MAX_RETRIES", "7"),
+            ],
+            "bedrock-eu",
+            false,
+            None,
+            InferenceProfiles::Auto,
+            Some(7),
+        ),
+    ];
+    for (vars, name, implicit, key, profiles, retries) in cases {
+        let c = ok("", vars);
+        assert_eq!(c.providers.len(), 1, "{vars:?}");
+        let p = &c.providers[0];
+        assert_eq!(
+            (
+                p.name.as_str(),
+                p.implicit,
+                p.api_key.as_deref(),
+                p.inference_profiles,
+                p.max_retries
+            ),
+            (name, implicit, key, profiles, retries),
+            "{vars:?}"
+        );
+    }
+    assert_eq!(
+        ok("", &[("GOMODEL_BODY_LIMIT_BYTES", "2048")])
+            .server
+            .body_limit_bytes,
+        2048
+    );
+}
+
+#[test]
+fn bad_provider_tuning_is_reported() {
+    let cases: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[("BEDROCK_INFERENCE_PROFILES", "maybe")],
+            "BEDROCK_INFERENCE_PROFILES=\"maybe\" is not valid: use \"auto\"",
+        ),
+        (
+            &[("BEDROCK_MAX_RETRIES", "99")],
+            "BEDROCK_MAX_RETRIES=\"99\" is not a valid retry count",
+        ),
+        (
+            &[("BEDROCK_US_CONNECT_TIMEOUT", "soon")],
+            "BEDROCK_US_CONNECT_TIMEOUT=\"soon\" is not a valid timeout",
+        ),
+        (
+            &[("BEDROCK_STREAM_IDLE_TIMEOUT", "0s")],
+            "is not a valid timeout",
+        ),
+        (
+            &[("GOMODEL_BODY_LIMIT_BYTES", "-1")],
+            "GOMODEL_BODY_LIMIT_BYTES=\"-1\" is not a valid body size",
+        ),
+    ];
+    for (vars, want) in cases {
+        let e = err("", vars);
+        assert!(e.contains(want), "{vars:?}: {e}");
+    }
+}
+
+#[test]
+fn guardrail_from_file_and_env() {
+    const FILE: &str = "
+providers:
+  main:
+    type: bedrock
+    base_url: us-east-1
+    guardrail:
+      identifier: abc123
+      version: \"2\"
+      trace: enabled
+      stream_processing_mode: async
+";
+    let g = |id: &str, v: &str, trace: Option<&str>, mode: Option<&str>| {
+        Some(GuardrailConfig {
+            identifier: id.into(),
+            version: v.into(),
+            trace: trace.map(Into::into),
+            stream_processing_mode: mode.map(Into::into),
+        })
+    };
+    let cases: Vec<(&str, Vec<(&str, &str)>, &str, Option<GuardrailConfig>)> = vec![
+        ("", vec![], "bedrock", None),
+        (
+            FILE,
+            vec![],
+            "main",
+            g("abc123", "2", Some("enabled"), Some("async")),
+        ),
+        // The environment overrides the file's provider of the same name, field by field.
+        (
+            FILE.replace("main:", "bedrock:").leak(),
+            vec![("BEDROCK_GUARDRAIL_VERSION", "DRAFT")],
+            "bedrock",
+            g("abc123", "DRAFT", Some("enabled"), Some("async")),
+        ),
+        (
+            "",
+            vec![
+                ("BEDROCK_US_BASE_URL", "us-west-2"),
+                (
+                    "BEDROCK_US_GUARDRAIL_ID",
+                    "arn:aws:bedrock:us-west-2:123456789012:guardrail/xyz",
+                ),
+                ("BEDROCK_US_GUARDRAIL_VERSION", "1"),
+            ],
+            "bedrock-us",
+            g(
+                "arn:aws:bedrock:us-west-2:123456789012:guardrail/xyz",
+                "1",
+                None,
+                None,
+            ),
+        ),
+    ];
+    for (yaml, vars, name, want) in cases {
+        let c = ok(yaml, &vars);
+        let p = &c.providers[0];
+        assert_eq!(
+            (p.name.as_str(), &p.guardrail),
+            (name, &want),
+            "{yaml} {vars:?}"
+        );
+    }
+    let errors: [(&[(&str, &str)], &str); 5] = [
+        (
+            &[("BEDROCK_GUARDRAIL_ID", "abc")],
+            "needs a guardrail version",
+        ),
+        (
+            &[("BEDROCK_GUARDRAIL_VERSION", "1")],
+            "needs a guardrail identifier",
+        ),
+        (
+            &[
+                ("BEDROCK_GUARDRAIL_ID", "Bad-Id"),
+                ("BEDROCK_GUARDRAIL_VERSION", "1"),
+            ],
+            "is not a guardrail id",
+        ),
+        (
+            &[
+                ("BEDROCK_GUARDRAIL_ID", "abc"),
+                ("BEDROCK_GUARDRAIL_VERSION", "latest"),
+            ],
+            "is not a guardrail version",
+        ),
+        (
+            &[
+                ("BEDROCK_GUARDRAIL_ID", "abc"),
+                ("BEDROCK_GUARDRAIL_VERSION", "1"),
+                ("BEDROCK_GUARDRAIL_TRACE", "on"),
+            ],
+            "use one of enabled, disabled, enabled_full",
+        ),
+    ];
+    for (vars, want) in errors {
+        let e = err("", vars);
+        assert!(e.contains(want), "{vars:?}: {e}");
+    }
+    assert!(err(
+        "providers:\n  x:\n    type: bedrock\n    guardrail:\n      id: a\n",
+        &[]
+    )
+    .contains("id"));
 }

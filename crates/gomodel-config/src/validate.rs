@@ -1,11 +1,11 @@
 //! Merges the layers (defaults → file → environment) into a validated [`Config`], collecting
 //! every problem so one run shows them all. Each message names the key or variable and the fix.
 
-use crate::env::{EnvLayer, FromVar};
+use crate::env::{EnvLayer, FromVar, Tuning};
 use crate::raw::{RawConfig, RawProvider, Scalar};
 use crate::{
-    Config, ConfigError, ModelsConfig, ModelsMode, ProviderConfig, ProviderType, ServerConfig,
-    DEFAULT_BODY_LIMIT_BYTES, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REFRESH_INTERVAL,
+    Config, ConfigError, InferenceProfiles, ModelsConfig, ModelsMode, ProviderConfig, ProviderType,
+    ServerConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REFRESH_INTERVAL,
 };
 use std::time::Duration;
 
@@ -56,11 +56,13 @@ pub(crate) fn build(raw: RawConfig, env: EnvLayer, file: &str) -> Result<Config,
     };
     let server = server(&mut ctx, raw.server.unwrap_or_default(), &env);
     let models = models(&mut ctx, raw.models.unwrap_or_default(), &env);
+    let storage = crate::storage::build(raw.storage, &env.storage, file, &mut ctx.problems);
     let providers = providers(
         &mut ctx,
         raw.providers.map(|p| p.0).unwrap_or_default(),
         env.providers,
         env.region_fallback,
+        env.bearer_token,
     );
     if !ctx.problems.is_empty() {
         return Err(ConfigError::Invalid {
@@ -71,6 +73,7 @@ pub(crate) fn build(raw: RawConfig, env: EnvLayer, file: &str) -> Result<Config,
         server,
         models,
         providers,
+        storage,
         source: None,
     })
 }
@@ -111,14 +114,18 @@ fn server(ctx: &mut Ctx, raw: crate::raw::RawServer, env: &EnvLayer) -> ServerCo
             .and_then(Scalar::non_empty)
             .map(str::to_owned)
     });
-    let body_limit_bytes = match raw.body_limit_bytes.as_ref().and_then(Scalar::non_empty) {
+    let body_limit_bytes = match pick(
+        env.body_limit.as_ref(),
+        raw.body_limit_bytes.as_ref(),
+        "server.body_limit_bytes",
+    ) {
         None => DEFAULT_BODY_LIMIT_BYTES,
-        Some(v) => match v.parse::<usize>() {
+        Some((v, origin)) => match v.parse::<usize>() {
             Ok(n) if n > 0 => n,
             _ => {
                 ctx.bad(
-                    &Origin::File("server.body_limit_bytes".into()),
-                    v,
+                    &origin,
+                    &v,
                     "is not a valid body size: use a positive number of bytes such as 33554432 (32 MiB)",
                 );
                 DEFAULT_BODY_LIMIT_BYTES
@@ -173,6 +180,143 @@ struct Draft {
     base_url: Option<(String, Origin)>,
     models: Vec<String>,
     implicit: bool,
+    api_key: Option<String>,
+    tuning: std::collections::BTreeMap<Tuning, (String, Origin)>,
+}
+
+/// The validated tuning settings of one provider.
+#[derive(Default)]
+struct Tuned {
+    inference_profiles: InferenceProfiles,
+    max_retries: Option<u32>,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    stream_idle_timeout: Option<Duration>,
+    guardrail: Option<crate::GuardrailConfig>,
+}
+
+/// Upper bound on `max_retries`: more only multiplies the load on a struggling upstream.
+const MAX_RETRIES_LIMIT: u32 = 10;
+
+fn tuned(ctx: &mut Ctx, settings: &std::collections::BTreeMap<Tuning, (String, Origin)>) -> Tuned {
+    let mut out = Tuned {
+        guardrail: guardrail(ctx, settings),
+        ..Tuned::default()
+    };
+    for (tuning, (value, origin)) in settings {
+        match tuning {
+            // Validated together by `guardrail`.
+            Tuning::GuardrailId
+            | Tuning::GuardrailVersion
+            | Tuning::GuardrailTrace
+            | Tuning::GuardrailStreamMode => {}
+            Tuning::InferenceProfiles => match InferenceProfiles::parse(value) {
+                Some(v) => out.inference_profiles = v,
+                None => ctx.bad(origin, value, "is not valid: use \"auto\" (route profile-only models to the region's inference profile) or \"off\""),
+            },
+            Tuning::MaxRetries => match value.parse::<u32>() {
+                Ok(n) if n <= MAX_RETRIES_LIMIT => out.max_retries = Some(n),
+                _ => ctx.bad(origin, value, &format!("is not a valid retry count: use a number from 0 to {MAX_RETRIES_LIMIT}")),
+            },
+            Tuning::ConnectTimeout | Tuning::RequestTimeout | Tuning::StreamIdleTimeout => {
+                match parse_duration(value).filter(|d| !d.is_zero()) {
+                    Some(d) => {
+                        let slot = match tuning {
+                            Tuning::ConnectTimeout => &mut out.connect_timeout,
+                            Tuning::RequestTimeout => &mut out.request_timeout,
+                            _ => &mut out.stream_idle_timeout,
+                        };
+                        *slot = Some(d);
+                    }
+                    None => ctx.bad(origin, value, "is not a valid timeout: use a positive duration such as \"30s\", \"2m\" or \"500ms\""),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Allowed values of the guardrail settings besides the identifier: (setting, values).
+const GUARDRAIL_CHOICES: [(Tuning, &[&str]); 2] = [
+    (
+        Tuning::GuardrailTrace,
+        &["enabled", "disabled", "enabled_full"],
+    ),
+    (Tuning::GuardrailStreamMode, &["sync", "async"]),
+];
+
+/// The guardrail settings as one value: an identifier (id or ARN, as Bedrock's pattern) needs a
+/// version (a number or `DRAFT`, never guessed: an unpublished draft must be chosen explicitly),
+/// and the other settings need the identifier.
+fn guardrail(
+    ctx: &mut Ctx,
+    settings: &std::collections::BTreeMap<Tuning, (String, Origin)>,
+) -> Option<crate::GuardrailConfig> {
+    let get = |t: Tuning| settings.get(&t);
+    let mut ok = true;
+    for (t, allowed) in GUARDRAIL_CHOICES {
+        if let Some((v, origin)) = get(t) {
+            if !allowed.contains(&v.as_str()) {
+                ctx.bad(
+                    origin,
+                    v,
+                    &format!("is not valid: use one of {}", allowed.join(", ")),
+                );
+                ok = false;
+            }
+        }
+    }
+    let Some((id, id_origin)) = get(Tuning::GuardrailId) else {
+        if let Some((v, origin)) = [
+            Tuning::GuardrailVersion,
+            Tuning::GuardrailTrace,
+            Tuning::GuardrailStreamMode,
+        ]
+        .into_iter()
+        .find_map(get)
+        {
+            ctx.bad(origin, v, "needs a guardrail identifier (guardrail.identifier / BEDROCK[_<SUFFIX>]_GUARDRAIL_ID)");
+        }
+        return None;
+    };
+    let arn = id.starts_with("arn:aws") && id.contains(":guardrail/");
+    if !arn
+        && !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        ctx.bad(
+            id_origin,
+            id,
+            "is not a guardrail id (lowercase letters and digits) or guardrail ARN",
+        );
+        ok = false;
+    }
+    let version = match get(Tuning::GuardrailVersion) {
+        Some((v, _))
+            if v == "DRAFT" || (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit())) =>
+        {
+            v.clone()
+        }
+        Some((v, origin)) => {
+            ctx.bad(
+                origin,
+                v,
+                "is not a guardrail version: use a version number or DRAFT",
+            );
+            return None;
+        }
+        None => {
+            ctx.bad(id_origin, id, "needs a guardrail version too (guardrail.version / BEDROCK[_<SUFFIX>]_GUARDRAIL_VERSION): a number or DRAFT");
+            return None;
+        }
+    };
+    ok.then(|| crate::GuardrailConfig {
+        identifier: id.clone(),
+        version,
+        trace: get(Tuning::GuardrailTrace).map(|(v, _)| v.clone()),
+        stream_processing_mode: get(Tuning::GuardrailStreamMode).map(|(v, _)| v.clone()),
+    })
 }
 
 fn providers(
@@ -180,6 +324,7 @@ fn providers(
     file: Vec<(String, RawProvider)>,
     env: Vec<(String, crate::env::EnvProvider)>,
     region_fallback: Option<String>,
+    bearer_token: Option<String>,
 ) -> Vec<ProviderConfig> {
     let mut drafts: Vec<Draft> = Vec::with_capacity(file.len() + env.len());
     for (name, raw) in file {
@@ -207,7 +352,21 @@ fn providers(
                 ProviderType::Bedrock
             }),
         };
+        let tuning = raw
+            .tuning()
+            .into_iter()
+            .filter_map(|(t, v)| {
+                let origin = Origin::File(format!("{key}.{}", t.yaml_key()));
+                v.non_empty().map(|v| (t, (v.to_owned(), origin)))
+            })
+            .collect();
         drafts.push(Draft {
+            api_key: raw
+                .api_key
+                .as_ref()
+                .and_then(Scalar::non_empty)
+                .map(str::to_owned),
+            tuning,
             base_url: raw
                 .base_url
                 .as_ref()
@@ -229,7 +388,11 @@ fn providers(
                     kind: ProviderType::Bedrock,
                     base_url: None,
                     models: Vec::new(),
-                    implicit: false,
+                    // Tuning variables alone (`BEDROCK_MAX_RETRIES=5`) tune the default
+                    // provider; they do not make a region mandatory.
+                    implicit: ep.base_url.is_none() && ep.models.is_none(),
+                    api_key: None,
+                    tuning: Default::default(),
                 });
                 drafts.len() - 1
             }
@@ -241,17 +404,25 @@ fn providers(
         if let Some(m) = ep.models {
             draft.models = m.value;
         }
+        for (t, v) in ep.tuning {
+            draft.tuning.insert(t, (v.value, Origin::Env(v.var)));
+        }
     }
     // With nothing configured, still offer `bedrock`: region and credentials may come from the
     // AWS chain alone (AWS_REGION, profiles, instance roles), as in GoModel.
-    if drafts.is_empty() {
-        drafts.push(Draft {
-            name: "bedrock".to_owned(),
-            kind: ProviderType::Bedrock,
-            base_url: None,
-            models: Vec::new(),
-            implicit: true,
-        });
+    if drafts.iter().all(|d| d.implicit) && !drafts.iter().any(|d| d.name == "bedrock") {
+        drafts.insert(
+            0,
+            Draft {
+                name: "bedrock".to_owned(),
+                kind: ProviderType::Bedrock,
+                base_url: None,
+                models: Vec::new(),
+                implicit: true,
+                api_key: None,
+                tuning: Default::default(),
+            },
+        );
     }
     drafts
         .into_iter()
@@ -265,6 +436,7 @@ fn providers(
                     );
                 }
             }
+            let t = tuned(ctx, &d.tuning);
             ProviderConfig {
                 name: d.name,
                 kind: d.kind,
@@ -272,6 +444,13 @@ fn providers(
                 region_fallback: region_fallback.clone(),
                 models: d.models,
                 implicit: d.implicit,
+                api_key: d.api_key.or_else(|| bearer_token.clone()),
+                inference_profiles: t.inference_profiles,
+                max_retries: t.max_retries,
+                connect_timeout: t.connect_timeout,
+                request_timeout: t.request_timeout,
+                stream_idle_timeout: t.stream_idle_timeout,
+                guardrail: t.guardrail,
             }
         })
         .collect()

@@ -86,6 +86,21 @@ impl ImageFormat {
         }
     }
 
+    /// From the file's magic bytes; `None` when they are not one of the four formats.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageFormat::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageFormat::Jpeg)
+        } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+            Some(ImageFormat::Gif)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(ImageFormat::Webp)
+        } else {
+            None
+        }
+    }
+
     /// From a MIME type such as `image/png`.
     pub fn from_mime(mime: &str) -> Option<Self> {
         match mime.trim().to_ascii_lowercase().as_str() {
@@ -104,6 +119,14 @@ pub enum ContentBlock {
     Image {
         format: ImageFormat,
         bytes: Bytes,
+    },
+    /// An image the client gave by http(s) URL. Ingress translation stays pure and leaves it
+    /// as is; a provider that needs the bytes fetches it before its own translation.
+    ImageUrl {
+        url: String,
+        /// The request field it came from (`messages[0].content[1].image_url.url`), so a
+        /// failed fetch is a 400 naming it.
+        param: String,
     },
     Document {
         /// Converse document format: pdf, csv, doc, docx, xls, xlsx, html, txt, md.

@@ -4,7 +4,17 @@ use gomodel_core::GatewayError;
 use serde::de::DeserializeOwned;
 
 /// Deserializes `body`, turning failures into 400s with the JSON path as `param`.
+///
+/// The plain deserializer runs first: path tracking costs an allocation per nested field, and
+/// only a body that already failed needs the path, so it is parsed a second time to find it.
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
+    match serde_json::from_slice(body) {
+        Ok(value) => Ok(value),
+        Err(_) => parse_json_with_path(body),
+    }
+}
+
+fn parse_json_with_path<T: DeserializeOwned>(body: &[u8]) -> Result<T, GatewayError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
     de.end().map_err(|e| syntax_error(&e))?;

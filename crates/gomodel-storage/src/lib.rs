@@ -64,9 +64,13 @@ pub trait Storage: Send + Sync + 'static {
 /// Which backend to open.
 #[derive(Clone, PartialEq, Eq)]
 pub enum StorageConfig {
-    Sqlite { path: PathBuf },
+    Sqlite {
+        path: PathBuf,
+    },
     /// The URL may hold a password: `Debug` never prints it.
-    Postgres { url: String },
+    Postgres {
+        url: String,
+    },
 }
 
 impl std::fmt::Debug for StorageConfig {

@@ -11,7 +11,8 @@ pub(crate) struct Migration {
     pub statements: &'static [&'static str],
 }
 
-pub(crate) const TRACKING_TABLE_SQLITE: &str = "CREATE TABLE IF NOT EXISTS gomodel_schema_migrations (\
+pub(crate) const TRACKING_TABLE_SQLITE: &str =
+    "CREATE TABLE IF NOT EXISTS gomodel_schema_migrations (\
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
 pub(crate) const TRACKING_TABLE_POSTGRES: &str = TRACKING_TABLE_SQLITE;
 
@@ -120,7 +121,11 @@ mod tests {
         };
         assert_eq!(versions(SQLITE), versions(POSTGRES));
         for (i, m) in SQLITE.iter().enumerate() {
-            assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3, ... without gaps");
+            assert_eq!(
+                m.version,
+                i as i64 + 1,
+                "versions are 1, 2, 3, ... without gaps"
+            );
         }
     }
 }

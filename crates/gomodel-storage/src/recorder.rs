@@ -73,7 +73,10 @@ const DROP_LOG_EVERY_MS: i64 = 10_000;
 impl UsageRecorder {
     /// Starts the writer. Install the metrics recorder before this: metric handles taken
     /// earlier are no-ops.
-    pub fn spawn(storage: Arc<dyn Storage>, opts: RecorderOptions) -> (UsageRecorder, RecorderTask) {
+    pub fn spawn(
+        storage: Arc<dyn Storage>,
+        opts: RecorderOptions,
+    ) -> (UsageRecorder, RecorderTask) {
         let (tx, rx) = mpsc::channel(opts.capacity.max(1));
         let (stop_tx, stop_rx) = watch::channel(None);
         let inner = Arc::new(Inner {
@@ -94,14 +97,22 @@ impl UsageRecorder {
             recorder: inner.clone(),
         };
         let join = tokio::spawn(writer.run());
-        (UsageRecorder { inner }, RecorderTask { stop: stop_tx, join })
+        (
+            UsageRecorder { inner },
+            RecorderTask {
+                stop: stop_tx,
+                join,
+            },
+        )
     }
 
     /// Hands a record to the writer without waiting. A full buffer drops it (counted, logged).
     pub fn record(&self, rec: UsageRecord) {
         match self.inner.tx.try_send(rec) {
             Ok(()) => self.inner.depth_metric.increment(1.0),
-            Err(mpsc::error::TrySendError::Full(_)) => self.inner.drop_records(1, "the usage buffer is full"),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.inner.drop_records(1, "the usage buffer is full")
+            }
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 self.inner.drop_records(1, "the usage writer has shut down")
             }

@@ -185,12 +185,7 @@ pub fn now_ms() -> i64 {
 /// `2025-01-31` for a unix-ms day number (`created_at_ms / 86_400_000`).
 pub(crate) fn day_label(day: i64) -> String {
     match time::OffsetDateTime::from_unix_timestamp(day.saturating_mul(86_400)) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day()
-        ),
+        Ok(t) => format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
         Err(_) => day.to_string(),
     }
 }

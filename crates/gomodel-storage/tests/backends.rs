@@ -24,7 +24,7 @@ fn rec(i: usize, at: i64, model: &str, provider: &str, status: u16) -> UsageReco
         model: model.to_owned(),
         resolved_model: format!("us.{model}"),
         endpoint: "chat.completions".to_owned(),
-        stream: i % 2 == 0,
+        stream: i.is_multiple_of(2),
         status,
         error_type: (status >= 400).then(|| "ThrottlingException".to_owned()),
         input_tokens: 10,
@@ -32,8 +32,8 @@ fn rec(i: usize, at: i64, model: &str, provider: &str, status: u16) -> UsageReco
         cached_tokens: 2,
         reasoning_tokens: 1,
         latency_ms: 100,
-        ttft_ms: (i % 2 == 0).then_some(20),
-        key_hash: Some(if i % 3 == 0 { "aaaa" } else { "bbbb" }.to_owned()),
+        ttft_ms: i.is_multiple_of(2).then_some(20),
+        key_hash: Some(if i.is_multiple_of(3) { "aaaa" } else { "bbbb" }.to_owned()),
         user: Some("alice".to_owned()),
         metadata: BTreeMap::from([("team".to_owned(), "search".to_owned())]),
     }
@@ -47,7 +47,13 @@ fn dataset() -> Vec<UsageRecord> {
     }
     for i in 6..10 {
         let status = if i == 9 { 429 } else { 200 };
-        v.push(rec(i, T0 + DAY + i as i64 * 1000, "m2", "bedrock-us", status));
+        v.push(rec(
+            i,
+            T0 + DAY + i as i64 * 1000,
+            "m2",
+            "bedrock-us",
+            status,
+        ));
     }
     v
 }
@@ -80,7 +86,10 @@ async fn totals(storage: &dyn Storage) {
     assert_eq!(all.len(), 1);
     let t = &all[0].totals;
     assert_eq!((t.requests, t.errors), (10, 1));
-    assert_eq!((t.input_tokens, t.output_tokens, t.total_tokens), (100, 50, 150));
+    assert_eq!(
+        (t.input_tokens, t.output_tokens, t.total_tokens),
+        (100, 50, 150)
+    );
     assert_eq!((t.cached_tokens, t.reasoning_tokens), (20, 10));
     assert_eq!(t.avg_latency_ms, Some(100.0));
     assert_eq!(all[0].key, None);
@@ -131,9 +140,8 @@ async fn totals(storage: &dyn Storage) {
     );
 
     // Filters: time range (from inclusive, to exclusive), model (requested or resolved), key.
-    let q = |f: UsageQuery| async move {
-        storage.usage_totals(&f).await.unwrap()[0].totals.requests
-    };
+    let q =
+        |f: UsageQuery| async move { storage.usage_totals(&f).await.unwrap()[0].totals.requests };
     assert_eq!(
         q(UsageQuery {
             from_ms: Some(T0 + DAY),
@@ -206,7 +214,10 @@ async fn pagination(storage: &dyn Storage, data: &[UsageRecord]) {
         .await
         .unwrap();
     assert_eq!(first.data.len(), 10);
-    assert_eq!(first.next_cursor, None, "exactly one full page has no next page");
+    assert_eq!(
+        first.next_cursor, None,
+        "exactly one full page has no next page"
+    );
 }
 
 async fn responses(storage: &dyn Storage) {
@@ -223,10 +234,14 @@ async fn responses(storage: &dyn Storage) {
         context: vec![json!({"type": "message", "role": "user", "content": "héllo ✓"})],
     };
     storage.put_response(&r).await.unwrap();
-    assert_eq!(storage.get_response("resp_1").await.unwrap(), Some(r.clone()));
+    assert_eq!(
+        storage.get_response("resp_1").await.unwrap(),
+        Some(r.clone())
+    );
     // Upsert: storing the same id again replaces it.
     r.previous_response_id = Some("resp_0".into());
-    r.context.insert(0, json!({"role": "user", "content": "earlier"}));
+    r.context
+        .insert(0, json!({"role": "user", "content": "earlier"}));
     storage.put_response(&r).await.unwrap();
     assert_eq!(storage.get_response("resp_1").await.unwrap(), Some(r));
     assert!(storage.delete_response("resp_1").await.unwrap());
@@ -288,7 +303,10 @@ async fn sqlite_suite() {
     let storage = sqlite_in(&dir);
     suite(storage.clone()).await;
     storage.close().await;
-    assert!(dir.path().join("data/gomodel.db").is_file(), "created on first use");
+    assert!(
+        dir.path().join("data/gomodel.db").is_file(),
+        "created on first use"
+    );
     // Reopening finds the schema in place and the rows still there.
     let again = sqlite_in(&dir);
     again.migrate().await.unwrap();
@@ -313,7 +331,9 @@ async fn postgres_suite() {
         std::process::id(),
         gomodel_storage::now_ms()
     );
-    let admin = sqlx::PgPool::connect(&base).await.expect("connect to TEST_DATABASE_URL");
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
     sqlx::query(&format!("CREATE SCHEMA {schema}"))
         .execute(&admin)
         .await
@@ -382,7 +402,10 @@ async fn recorder_survives_an_outage_and_counts_overflow() {
             }
         }
     }
-    assert_eq!(n, written, "queued records are written once the database is back");
+    assert_eq!(
+        n, written,
+        "queued records are written once the database is back"
+    );
     task.shutdown(Duration::from_secs(5)).await;
     assert_eq!(recorder.dropped(), dropped_during_outage);
 }

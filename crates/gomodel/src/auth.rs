@@ -1,4 +1,4 @@
-//! Master-key authentication for `/v1/*` (`GOMODEL_MASTER_KEY`).
+//! Master-key authentication for `/v1/*` and `/admin/*` (`GOMODEL_MASTER_KEY`).
 
 use crate::error::AppError;
 use axum::extract::{Request, State};
@@ -31,12 +31,16 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
-/// Middleware: `/v1` and `/v1/*` need `Authorization: Bearer <key>` or `x-api-key: <key>`.
-/// Other paths (`/health`) pass. Unknown `/v1/*` paths are checked too, so an unauthenticated
-/// caller learns nothing about which routes exist.
+/// Middleware: `/v1`, `/v1/*` and `/admin/*` need `Authorization: Bearer <key>` or
+/// `x-api-key: <key>`. Other paths (`/health`, `/metrics`) pass. Unknown `/v1/*` paths are
+/// checked too, so an unauthenticated caller learns nothing about which routes exist.
 pub async fn require_key(State(key): State<MasterKey>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    if path != "/v1" && !path.starts_with("/v1/") {
+    let protected = path == "/v1"
+        || path.starts_with("/v1/")
+        || path == "/admin"
+        || path.starts_with("/admin/");
+    if !protected {
         return next.run(req).await;
     }
     match check(&key, req.headers()) {
@@ -71,6 +75,21 @@ fn check(key: &MasterKey, headers: &HeaderMap) -> Result<(), GatewayError> {
         GatewayError::new(ErrorKind::Authentication, ErrorSource::Downstream, message)
             .with_code("invalid_api_key"),
     )
+}
+
+/// The key the client presented (first bearer token, else `x-api-key`), for usage identity.
+pub fn presented_key(headers: &HeaderMap) -> Option<&[u8]> {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .find_map(|v| bearer_token(v.as_bytes()))
+        .or_else(|| {
+            headers
+                .get_all("x-api-key")
+                .iter()
+                .map(|v| v.as_bytes().trim_ascii())
+                .find(|v| !v.is_empty())
+        })
 }
 
 /// The token of `Bearer <token>` (scheme case-insensitive, as RFC 7235 says).

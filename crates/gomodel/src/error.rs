@@ -11,6 +11,10 @@ use gomodel_openai::error::error_body;
 pub struct ErrorSummary {
     pub code: Option<String>,
     pub message: String,
+    /// The OpenAI error `type` (usage records fall back to it when there is no code).
+    pub error_type: &'static str,
+    /// The provider caused it (counted per code in the upstream-errors metric).
+    pub upstream: bool,
 }
 
 #[derive(Debug)]
@@ -51,6 +55,8 @@ pub fn error_response(status: StatusCode, err: &GatewayError) -> Response {
     resp.extensions_mut().insert(ErrorSummary {
         code: err.code.clone(),
         message: err.message.clone(),
+        error_type: err.kind.openai_type(),
+        upstream: err.source == gomodel_core::ErrorSource::Upstream,
     });
     resp
 }

@@ -38,22 +38,41 @@ impl<S: Send + Sync, T: OpenAiBody> FromRequest<S> for OpenAiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        check_content_type(req.headers())?;
-        let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            // `DefaultBodyLimit` makes buffering fail with 413 for chunked bodies over the limit
-            // (declared lengths are refused earlier by the body-limit middleware).
-            if rejection.status().as_u16() == 413 {
-                AppError(payload_too_large(limit))
-            } else {
-                AppError(GatewayError::invalid_request(format!(
-                    "Could not read the request body: {}",
-                    rejection.body_text()
-                )))
-            }
-        })?;
+        let body = read_body(req, state).await?;
         T::parse(&body).map(OpenAiJson).map_err(AppError)
     }
+}
+
+/// Like [`OpenAiJson`], and also hands over the raw body (shared, not copied): the Responses
+/// API stores the request's input items as sent.
+pub struct OpenAiJsonWithBody<T>(pub T, pub Bytes);
+
+impl<S: Send + Sync, T: OpenAiBody> FromRequest<S> for OpenAiJsonWithBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = read_body(req, state).await?;
+        let parsed = T::parse(&body).map_err(AppError)?;
+        Ok(OpenAiJsonWithBody(parsed, body))
+    }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+    check_content_type(req.headers())?;
+    let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
+    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
+        // `DefaultBodyLimit` makes buffering fail with 413 for chunked bodies over the limit
+        // (declared lengths are refused earlier by the body-limit middleware).
+        if rejection.status().as_u16() == 413 {
+            AppError(payload_too_large(limit))
+        } else {
+            AppError(GatewayError::invalid_request(format!(
+                "Could not read the request body: {}",
+                rejection.body_text()
+            )))
+        }
+    })?;
+    Ok(body)
 }
 
 /// A missing content type is accepted (some HTTP clients omit it for JSON); a present one must

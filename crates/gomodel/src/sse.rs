@@ -5,6 +5,7 @@
 //! written bytes without copying. When the client disconnects hyper drops the body, which drops
 //! the provider stream and with it the upstream request.
 
+use crate::usage::StreamUsage;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -23,6 +24,8 @@ struct Pump {
     buf: BytesMut,
     done: bool,
     request_id: String,
+    /// Records the stream's usage when it ends, fails or is dropped (client gone).
+    usage: Option<StreamUsage>,
 }
 
 /// A `200 text/event-stream` response driven by `events`, starting with `first`.
@@ -31,6 +34,7 @@ pub fn response(
     events: EventStream,
     encoder: ChunkEncoder,
     request_id: String,
+    usage: Option<StreamUsage>,
 ) -> Response {
     let pump = Pump {
         events,
@@ -39,6 +43,7 @@ pub fn response(
         buf: BytesMut::with_capacity(4096),
         done: false,
         request_id,
+        usage,
     };
     let body = futures::stream::unfold(pump, next_frame);
     let mut resp = Response::new(Body::from_stream(body));
@@ -65,6 +70,9 @@ async fn next_frame(mut p: Pump) -> Option<(Result<Bytes, Infallible>, Pump)> {
         };
         match item {
             Some(Ok(ev)) => {
+                if let Some(u) = &mut p.usage {
+                    u.on_event(&ev);
+                }
                 p.encoder.on_event(ev, &mut p.buf);
                 // Some events (block stops, usage held for the end) write nothing yet.
                 if p.buf.is_empty() {
@@ -73,10 +81,16 @@ async fn next_frame(mut p: Pump) -> Option<(Result<Bytes, Infallible>, Pump)> {
             }
             Some(Err(e)) => {
                 tracing::warn!(request_id = %p.request_id, error = %e, "stream failed after it started");
+                if let Some(u) = &mut p.usage {
+                    u.on_error(&e);
+                }
                 p.encoder.fail(&e, &mut p.buf);
                 p.finish();
             }
             None => {
+                if let Some(u) = &mut p.usage {
+                    u.on_finish();
+                }
                 p.encoder.finish(&mut p.buf);
                 p.finish();
             }
@@ -95,5 +109,7 @@ impl Pump {
     fn finish(&mut self) {
         self.done = true;
         self.events = futures::stream::empty().boxed();
+        // Records now (dropping the tracker), with the latency up to the last event.
+        self.usage = None;
     }
 }

@@ -1,8 +1,8 @@
 //! Turning the configuration into providers and a filled model registry.
 
-use gomodel_bedrock::{BedrockProvider, BedrockSettings};
+use gomodel_bedrock::guardrail::GuardrailSettings;
+use gomodel_bedrock::{BedrockProvider, BedrockSettings, ProfileRouting};
 use gomodel_config::{Config, ProviderType};
-use gomodel_core::model::ModelsMode;
 use gomodel_core::registry::{RefreshReport, Registry};
 use gomodel_core::Provider;
 use std::sync::Arc;
@@ -26,10 +26,37 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
         .build()
 }
 
-fn models_mode(mode: gomodel_config::ModelsMode) -> ModelsMode {
-    match mode {
-        gomodel_config::ModelsMode::Fallback => ModelsMode::Fallback,
-        gomodel_config::ModelsMode::Allowlist => ModelsMode::Allowlist,
+/// The Bedrock settings of one configured provider: unset tuning keeps the provider defaults.
+pub fn bedrock_settings(
+    p: &gomodel_config::ProviderConfig,
+    mode: gomodel_config::ModelsMode,
+) -> BedrockSettings {
+    let defaults = BedrockSettings::default();
+    let mut timeouts = defaults.timeouts;
+    timeouts.connect = p.connect_timeout.unwrap_or(timeouts.connect);
+    timeouts.request = p.request_timeout.unwrap_or(timeouts.request);
+    timeouts.stream_idle = p.stream_idle_timeout.unwrap_or(timeouts.stream_idle);
+    let mut retry = defaults.retry;
+    retry.max_retries = p.max_retries.unwrap_or(retry.max_retries);
+    BedrockSettings {
+        name: p.name.clone(),
+        base_url: p.base_url.clone(),
+        region_fallback: p.region_fallback.clone(),
+        models: p.models.clone(),
+        models_mode: mode,
+        timeouts,
+        retry,
+        api_key: p.api_key.clone().map(gomodel_bedrock::client::ApiKey),
+        inference_profiles: match p.inference_profiles {
+            gomodel_config::InferenceProfiles::Auto => ProfileRouting::Auto,
+            gomodel_config::InferenceProfiles::Off => ProfileRouting::Off,
+        },
+        guardrail: p.guardrail.clone().map(|g| GuardrailSettings {
+            identifier: g.identifier,
+            version: g.version,
+            trace: g.trace,
+            stream_processing_mode: g.stream_processing_mode,
+        }),
     }
 }
 
@@ -44,16 +71,14 @@ pub async fn build_providers(
     for p in &config.providers {
         match p.kind {
             ProviderType::Bedrock => {
-                let settings = BedrockSettings {
-                    name: p.name.clone(),
-                    base_url: p.base_url.clone(),
-                    region_fallback: p.region_fallback.clone(),
-                    models: p.models.clone(),
-                    models_mode: models_mode(config.models.mode),
-                    // The provider's own timeouts (request, stream idle, listing) are tuned there.
-                    ..BedrockSettings::default()
+                let settings = bedrock_settings(p, config.models.mode);
+                // A provider with its own connect timeout needs its own pool; the others share.
+                let client = match p.connect_timeout {
+                    Some(_) => gomodel_bedrock::http_client(&settings.timeouts)
+                        .map_err(|e| format!("provider {}: {}", p.name, e.message))?,
+                    None => http.clone(),
                 };
-                match BedrockProvider::new(settings, http.clone()).await {
+                match BedrockProvider::new(settings, client).await {
                     Ok(provider) => {
                         tracing::info!(
                             provider = %p.name,
@@ -135,5 +160,68 @@ pub fn spawn_refresh(
                 "model registry refreshed"
             );
         }
+    }))
+}
+
+/// Storage as the running gateway holds it.
+pub struct StorageRuntime {
+    pub storage: Arc<dyn gomodel_storage::Storage>,
+    pub recorder: gomodel_storage::UsageRecorder,
+    pub writer: gomodel_storage::RecorderTask,
+}
+
+/// How long startup waits for the database before serving anyway.
+pub const STORAGE_STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens storage (`None` when disabled) and applies migrations. A database that is down at
+/// startup does not stop the gateway: it serves, usage records queue, and the writer migrates
+/// and writes once the database answers. Only a schema newer than this build is fatal (an
+/// older gateway must not write into it).
+pub async fn open_storage(
+    config: &gomodel_config::StorageConfig,
+) -> Result<Option<StorageRuntime>, String> {
+    use gomodel_config::StorageBackend;
+    if !config.enabled {
+        tracing::info!(
+            "storage disabled (STORAGE_ENABLED=false): no usage records, no stored responses"
+        );
+        return Ok(None);
+    }
+    let (backend, location) = match &config.backend {
+        StorageBackend::Sqlite { path } => (
+            gomodel_storage::StorageConfig::Sqlite { path: path.clone() },
+            path.display().to_string(),
+        ),
+        StorageBackend::Postgres { url } => (
+            gomodel_storage::StorageConfig::Postgres { url: url.clone() },
+            gomodel_config::redact_url(url),
+        ),
+    };
+    let storage = gomodel_storage::open(&backend).map_err(|e| format!("storage: {e}"))?;
+    match tokio::time::timeout(STORAGE_STARTUP_TIMEOUT, storage.migrate()).await {
+        Ok(Ok(())) => {
+            tracing::info!(backend = storage.backend(), location = %location, "storage ready")
+        }
+        Ok(Err(e @ gomodel_storage::StorageError::SchemaTooNew { .. })) => {
+            return Err(format!("storage ({location}): {e}"))
+        }
+        Ok(Err(e)) => tracing::error!(
+            backend = storage.backend(), location = %location, error = %e,
+            "storage unavailable at startup: serving anyway; usage records are queued and written once it is reachable"
+        ),
+        Err(_) => tracing::error!(
+            backend = storage.backend(), location = %location,
+            timeout_secs = STORAGE_STARTUP_TIMEOUT.as_secs(),
+            "storage did not answer at startup: serving anyway; usage records are queued and written once it is reachable"
+        ),
+    }
+    let (recorder, writer) = gomodel_storage::UsageRecorder::spawn(
+        storage.clone(),
+        gomodel_storage::RecorderOptions::default(),
+    );
+    Ok(Some(StorageRuntime {
+        storage,
+        recorder,
+        writer,
     }))
 }

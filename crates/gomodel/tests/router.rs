@@ -168,7 +168,7 @@ async fn app_with(key: Option<&str>, limit: usize) -> Router {
     let registry = Arc::new(Registry::new(vec![Arc::new(Fake)]));
     registry.refresh().await;
     router(
-        Arc::new(AppState { registry }),
+        Arc::new(AppState::new(registry)),
         RouterOptions {
             master_key: key.map(MasterKey::new),
             body_limit_bytes: limit,

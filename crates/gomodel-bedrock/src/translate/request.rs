@@ -17,13 +17,14 @@
 //! What Converse cannot express (`seed`, non-zero penalties) is a 400 naming the parameter rather
 //! than a silent drop.
 
+use super::structured;
+use crate::capabilities::{self, Capabilities, ReasoningForm};
 use crate::wire::converse as w;
 use crate::wire::{Blob, Empty};
 use gomodel_core::chat::{
-    ChatRequest, ContentBlock, InferenceParams, Message, ReasoningConfig, ReasoningEffort,
-    ResponseFormat, Role, SystemBlock, Tool, ToolChoice, ToolResultContent,
+    ChatRequest, ContentBlock, FunctionTool, InferenceParams, Message, ReasoningConfig,
+    ReasoningEffort, ResponseFormat, Role, SystemBlock, Tool, ToolChoice, ToolResultContent,
 };
-use gomodel_core::model::vendor_of;
 use gomodel_core::GatewayError;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -33,6 +34,9 @@ use std::collections::BTreeMap;
 pub struct ConverseCall {
     pub model_id: String,
     pub body: w::ConverseRequest,
+    /// The tool that carries `response_format` json_schema for a model without
+    /// `outputConfig`; its call in the answer is message text (see [`super::structured`]).
+    pub structured_tool: Option<String>,
 }
 
 /// Anthropic thinking budget for each `reasoning_effort` (Anthropic's minimum budget is 1024).
@@ -74,17 +78,22 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
         extra,
     } = req;
 
-    reject_unsupported(&inference)?;
+    let caps = capabilities::of(&model);
+    let native_sampling = sampling_fields(&inference, caps)?;
+    check_content(&messages, &tools, tool_choice.as_ref(), caps)?;
 
     let mut system: Vec<w::SystemContentBlock> =
         system.into_iter().filter_map(system_block).collect();
 
     let mut history = ToolHistory::default();
-    let messages = messages
+    let mut messages = messages
         .into_iter()
         .map(|m| message(m, &mut history))
-        .collect::<Vec<_>>();
+        .collect::<Result<Vec<_>, _>>()?;
 
+    let mut tools = tools;
+    let mut tool_choice = tool_choice;
+    let mut structured_tool = None;
     let mut output_config = None;
     match response_format {
         None | Some(ResponseFormat::Text) => {}
@@ -92,6 +101,25 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
             system.push(w::SystemContentBlock::Text(
                 JSON_OBJECT_INSTRUCTION.to_owned(),
             ));
+        }
+        Some(ResponseFormat::JsonSchema {
+            name,
+            description,
+            schema,
+            strict,
+        }) if !caps.output_config => {
+            let name = forced_schema_tool(
+                caps,
+                &mut tools,
+                &mut tool_choice,
+                FunctionTool {
+                    name,
+                    description,
+                    parameters: schema,
+                    strict,
+                },
+            )?;
+            structured_tool = Some(name);
         }
         Some(ResponseFormat::JsonSchema {
             name,
@@ -117,6 +145,9 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
     }
 
     let tool_config = tool_config(tools, tool_choice, &history)?;
+    if !caps.system && !system.is_empty() {
+        fold_system_into_first_turn(std::mem::take(&mut system), &mut messages);
+    }
 
     let mut additional = match extra.additional_model_request_fields {
         None | Some(Value::Null) => None,
@@ -129,10 +160,17 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
         }
     };
 
+    if let Some(fields) = native_sampling {
+        let map = additional.get_or_insert_with(Map::new);
+        for (k, v) in fields {
+            map.entry(k).or_insert(v);
+        }
+    }
     let mut inference_config = inference_config(inference)?;
     if let Some(reasoning) = reasoning {
         apply_reasoning(
             &model,
+            caps,
             reasoning,
             &mut inference_config,
             additional.get_or_insert_with(Map::new),
@@ -180,31 +218,184 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
     Ok(ConverseCall {
         model_id: model,
         body,
+        structured_tool,
     })
 }
 
-fn reject_unsupported(p: &InferenceParams) -> Result<(), GatewayError> {
-    if p.seed.is_some() {
-        return Err(GatewayError::invalid_param(
-            "seed",
-            "seed is not supported by Amazon Bedrock (Converse has no sampling seed); remove it",
-        ));
-    }
-    // Zero is the neutral value that many clients send by default; only real penalties fail.
-    for (param, value) in [
-        ("frequency_penalty", p.frequency_penalty),
-        ("presence_penalty", p.presence_penalty),
-    ] {
-        if value.is_some_and(|v| v != 0.0) {
+/// Whether ConverseStream can carry the call: some families take tools only in Converse.
+pub fn streams_tools(call: &ConverseCall) -> bool {
+    call.body.tool_config.is_none() || capabilities::of(&call.model_id).stream_tools
+}
+
+/// `temperature` within the family's range, and `seed` / penalties as native fields where the
+/// family takes them (returned for `additionalModelRequestFields`), else a 400 naming them.
+fn sampling_fields(
+    p: &InferenceParams,
+    caps: &Capabilities,
+) -> Result<Option<Vec<(String, Value)>>, GatewayError> {
+    if let (Some(t), Some(max)) = (p.temperature, caps.max_temperature) {
+        if t > max {
             return Err(GatewayError::invalid_param(
-                param,
+                "temperature",
                 format!(
-                    "{param} is not supported by Amazon Bedrock Converse; remove it or set it to 0"
+                    "{} models on Bedrock accept a temperature from 0 to {max} (got {t})",
+                    caps.family
                 ),
             ));
         }
     }
+    // Zero is the neutral value that many clients send by default; only real penalties count.
+    let penalties = [
+        (
+            "frequency_penalty",
+            p.frequency_penalty.filter(|v| *v != 0.0),
+        ),
+        ("presence_penalty", p.presence_penalty.filter(|v| *v != 0.0)),
+    ];
+    let mut fields = Vec::new();
+    if let Some(seed) = p.seed {
+        fields.push(("seed", json!(seed)));
+    }
+    for (param, value) in penalties {
+        if let Some(v) = value {
+            fields.push((param, json!(v)));
+        }
+    }
+    match fields.first() {
+        None => Ok(None),
+        Some(_) if caps.native_sampling => Ok(Some(
+            fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+        )),
+        Some((param, _)) => Err(GatewayError::invalid_param(
+            *param,
+            format!(
+                "{param} is not supported by {} on Amazon Bedrock; remove it{}",
+                caps.family,
+                if *param == "seed" {
+                    ""
+                } else {
+                    " or set it to 0"
+                }
+            ),
+        )),
+    }
+}
+
+/// Refuses input the family cannot take: images, documents, tools, forced tool choice.
+fn check_content(
+    messages: &[Message],
+    tools: &[Tool],
+    choice: Option<&ToolChoice>,
+    caps: &Capabilities,
+) -> Result<(), GatewayError> {
+    let has = |f: fn(&ContentBlock) -> bool| messages.iter().flat_map(|m| &m.content).any(f);
+    let refuse = |param: &str, what: &str| {
+        Err(GatewayError::invalid_param(
+            param,
+            format!("{} models on Bedrock do not support {what}", caps.family),
+        ))
+    };
+    if !caps.images
+        && has(|b| {
+            matches!(
+                b,
+                ContentBlock::Image { .. } | ContentBlock::ImageUrl { .. }
+            )
+        })
+    {
+        return refuse("messages", "image input");
+    }
+    if !caps.documents && has(|b| matches!(b, ContentBlock::Document { .. })) {
+        return refuse("messages", "document input");
+    }
+    if !caps.tools && tools.iter().any(|t| matches!(t, Tool::Function(_))) {
+        return refuse("tools", "tool use");
+    }
+    if !caps.forced_tool && matches!(choice, Some(ToolChoice::Any | ToolChoice::Tool(_))) {
+        return refuse(
+            "tool_choice",
+            "forcing a tool call (tool_choice \"required\" or a named function); use \"auto\"",
+        );
+    }
     Ok(())
+}
+
+/// For families that reject `system`: the instructions lead the first user turn instead, which
+/// is how their own prompt formats place them.
+fn fold_system_into_first_turn(system: Vec<w::SystemContentBlock>, messages: &mut [w::Message]) {
+    let Some(first) = messages.first_mut() else {
+        return;
+    };
+    let texts: Vec<String> = system
+        .into_iter()
+        .filter_map(|b| match b {
+            w::SystemContentBlock::Text(t) => Some(t),
+            // A cache point has no place of its own in a user turn before its text.
+            _ => None,
+        })
+        .collect();
+    if !texts.is_empty() {
+        first
+            .content
+            .insert(0, w::ContentBlock::Text(texts.join("\n\n")));
+    }
+}
+
+/// `response_format` json_schema for a model without `outputConfig`: a tool whose input
+/// schema is the response schema, forced when the request has no tools of its own (with
+/// tools, the model must call one of them or the schema tool). Returns the tool's name.
+fn forced_schema_tool(
+    caps: &Capabilities,
+    tools: &mut Vec<Tool>,
+    choice: &mut Option<ToolChoice>,
+    schema: FunctionTool,
+) -> Result<String, GatewayError> {
+    if !caps.tools || !caps.forced_tool {
+        return Err(GatewayError::invalid_param(
+            "response_format",
+            format!(
+                "{} models on Bedrock support neither structured output nor forced tool use; use response_format json_object or text",
+                caps.family
+            ),
+        ));
+    }
+    let valid = !schema.name.is_empty()
+        && schema.name.len() <= 64
+        && schema
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let name = if valid {
+        schema.name.clone()
+    } else {
+        structured::DEFAULT_TOOL_NAME.to_owned()
+    };
+    let clash = tools
+        .iter()
+        .any(|t| matches!(t, Tool::Function(f) if f.name == name));
+    if clash {
+        return Err(GatewayError::invalid_param(
+            "response_format",
+            format!("the response_format schema name `{name}` is also the name of a tool; rename one of them"),
+        ));
+    }
+    let own_tools = tools.iter().any(|t| matches!(t, Tool::Function(_)));
+    match choice {
+        Some(ToolChoice::Tool(_)) | Some(ToolChoice::None) => {}
+        _ if own_tools => *choice = Some(ToolChoice::Any),
+        _ => *choice = Some(ToolChoice::Tool(name.clone())),
+    }
+    tools.push(Tool::Function(FunctionTool {
+        name: name.clone(),
+        description: Some(
+            schema
+                .description
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "Respond with the final answer as this JSON object.".to_owned()),
+        ),
+        ..schema
+    }));
+    Ok(name)
 }
 
 fn inference_config(p: InferenceParams) -> Result<w::InferenceConfiguration, GatewayError> {
@@ -243,7 +434,7 @@ struct ToolHistory {
     names: Vec<String>,
 }
 
-fn message(m: Message, history: &mut ToolHistory) -> w::Message {
+fn message(m: Message, history: &mut ToolHistory) -> Result<w::Message, GatewayError> {
     let role = match m.role {
         Role::User => w::ConversationRole::User,
         Role::Assistant => w::ConversationRole::Assistant,
@@ -256,12 +447,15 @@ fn message(m: Message, history: &mut ToolHistory) -> w::Message {
         .into_iter()
         .filter(|b| only_block || !matches!(b, ContentBlock::Text(t) if t.is_empty()))
         .map(|b| content_block(b, history))
-        .collect();
-    w::Message { role, content }
+        .collect::<Result<_, _>>()?;
+    Ok(w::Message { role, content })
 }
 
-fn content_block(b: ContentBlock, history: &mut ToolHistory) -> w::ContentBlock {
-    match b {
+fn content_block(
+    b: ContentBlock,
+    history: &mut ToolHistory,
+) -> Result<w::ContentBlock, GatewayError> {
+    Ok(match b {
         ContentBlock::Text(t) => w::ContentBlock::Text(t),
         ContentBlock::Image { format, bytes } => w::ContentBlock::Image(image(format, bytes)),
         ContentBlock::Document {
@@ -320,7 +514,13 @@ fn content_block(b: ContentBlock, history: &mut ToolHistory) -> w::ContentBlock 
         ContentBlock::CachePoint => {
             w::ContentBlock::CachePoint(w::CachePointBlock::default_point())
         }
-    }
+        // `fetch::resolve_image_urls` runs before translation; reaching this is a gateway bug.
+        ContentBlock::ImageUrl { param, .. } => {
+            return Err(GatewayError::internal(format!(
+                "the image URL at {param} was not fetched before translation"
+            )))
+        }
+    })
 }
 
 fn image(format: gomodel_core::chat::ImageFormat, bytes: bytes::Bytes) -> w::ImageBlock {
@@ -428,6 +628,7 @@ fn effort_budget(effort: ReasoningEffort) -> u32 {
 /// guess. A `thinking` object the client passed through explicitly wins.
 fn apply_reasoning(
     model: &str,
+    caps: &Capabilities,
     reasoning: ReasoningConfig,
     inference: &mut w::InferenceConfiguration,
     additional: &mut Map<String, Value>,
@@ -437,12 +638,34 @@ fn apply_reasoning(
         (None, Some(e)) => (effort_budget(e), "reasoning_effort"),
         (None, None) => return Ok(()),
     };
-    if vendor_of(model) != Some("anthropic") {
+    match caps.reasoning {
+        ReasoningForm::AnthropicBudget => {}
+        ReasoningForm::Builtin => return Ok(()),
+        ReasoningForm::NovaEffort => {
+            nova_reasoning(reasoning, additional);
+            return Ok(());
+        }
+        ReasoningForm::None => {
+            return Err(GatewayError::invalid_param(
+                param,
+                format!(
+                    "{} models on Bedrock have no reasoning setting the gateway can translate; for `{model}` pass the model's own reasoning fields in additionalModelRequestFields",
+                    caps.family
+                ),
+            ))
+        }
+    }
+    // Anthropic fixes sampling while thinking: temperature 1, top_p from 0.95.
+    if inference.temperature.is_some_and(|t| t != 1.0) {
         return Err(GatewayError::invalid_param(
-            param,
-            format!(
-                "reasoning settings are translated only for Anthropic Claude models on Bedrock; for `{model}` pass the model's own reasoning fields in additionalModelRequestFields"
-            ),
+            "temperature",
+            "with extended thinking, Claude takes only temperature 1; remove temperature or set it to 1",
+        ));
+    }
+    if inference.top_p.is_some_and(|p| p < 0.95) {
+        return Err(GatewayError::invalid_param(
+            "top_p",
+            "with extended thinking, Claude takes top_p from 0.95 to 1; remove top_p or raise it",
         ));
     }
     if additional.contains_key("thinking") {
@@ -473,6 +696,26 @@ fn apply_reasoning(
         json!({"type": "enabled", "budget_tokens": budget}),
     );
     Ok(())
+}
+
+/// Amazon Nova 2 reasoning: `reasoningConfig` with an effort level (Nova has no token budget,
+/// so a budget maps to the nearest effort). A `reasoningConfig` passed through wins.
+fn nova_reasoning(reasoning: ReasoningConfig, additional: &mut Map<String, Value>) {
+    if additional.contains_key("reasoningConfig") {
+        return;
+    }
+    let effort = match (reasoning.budget_tokens, reasoning.effort) {
+        (Some(b), _) if b <= 1024 => "low",
+        (Some(b), _) if b <= 8192 => "medium",
+        (Some(_), _) => "high",
+        (None, Some(ReasoningEffort::Minimal | ReasoningEffort::Low)) => "low",
+        (None, Some(ReasoningEffort::Medium)) => "medium",
+        (None, _) => "high",
+    };
+    additional.insert(
+        "reasoningConfig".to_owned(),
+        json!({"type": "enabled", "maxReasoningEffort": effort}),
+    );
 }
 
 fn request_metadata(
@@ -547,6 +790,22 @@ mod tests {
             messages: vec![user("hi")],
             ..Default::default()
         }
+    }
+
+    fn person_schema() -> Option<ResponseFormat> {
+        Some(ResponseFormat::JsonSchema {
+            name: "person".into(),
+            description: Some("a person".into()),
+            schema: json!({"type": "object"}),
+            strict: Some(true),
+        })
+    }
+
+    fn effort(e: ReasoningEffort) -> Option<ReasoningConfig> {
+        Some(ReasoningConfig {
+            effort: Some(e),
+            budget_tokens: None,
+        })
     }
 
     fn body(req: ChatRequest) -> Value {
@@ -798,17 +1057,88 @@ mod tests {
             (
                 "json schema response format",
                 ChatRequest {
-                    response_format: Some(ResponseFormat::JsonSchema {
-                        name: "person".into(),
-                        description: Some("a person".into()),
-                        schema: json!({"type": "object"}),
-                        strict: Some(true),
-                    }),
+                    response_format: person_schema(),
+                    model: "us.anthropic.claude-sonnet-4-5-20250929-v1:0".into(),
                     ..base()
                 },
                 json!({
                     "messages": [{"role": "user", "content": [{"text": "hi"}]}],
                     "outputConfig": {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": {"schema": "{\"type\":\"object\"}", "name": "person", "description": "a person"}}}}
+                }),
+            ),
+            (
+                "json schema without outputConfig: a forced tool",
+                ChatRequest {
+                    response_format: person_schema(),
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "toolConfig": {"toolChoice": {"tool": {"name": "person"}}, "tools": [{"toolSpec": {"description": "a person", "inputSchema": {"json": {"type": "object"}}, "name": "person", "strict": true}}]}
+                }),
+            ),
+            (
+                "json schema with own tools: any tool, schema tool named by default",
+                ChatRequest {
+                    response_format: Some(ResponseFormat::JsonSchema {
+                        name: "bad name!".into(),
+                        description: None,
+                        schema: json!({"type": "object"}),
+                        strict: None,
+                    }),
+                    tools: vec![func("f")],
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "toolConfig": {"toolChoice": {"any": {}}, "tools": [
+                        {"toolSpec": {"name": "f", "description": "d", "inputSchema": {"json": {"type": "object", "properties": {"q": {"type": "string"}}}}}},
+                        {"toolSpec": {"description": "Respond with the final answer as this JSON object.", "inputSchema": {"json": {"type": "object"}}, "name": "json_response"}}
+                    ]}
+                }),
+            ),
+            (
+                "system folded into the first turn for a family without system prompts",
+                ChatRequest {
+                    model: "mistral.mistral-7b-instruct-v0:2".into(),
+                    system: vec![
+                        SystemBlock::Text("be brief".into()),
+                        SystemBlock::CachePoint,
+                    ],
+                    response_format: Some(ResponseFormat::JsonObject),
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": format!("be brief\n\n{JSON_OBJECT_INSTRUCTION}")}, {"text": "hi"}]}]
+                }),
+            ),
+            (
+                "native sampling fields for Cohere Command R",
+                ChatRequest {
+                    model: "cohere.command-r-plus-v1:0".into(),
+                    inference: InferenceParams {
+                        seed: Some(7),
+                        presence_penalty: Some(0.5),
+                        frequency_penalty: Some(0.0),
+                        ..Default::default()
+                    },
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "additionalModelRequestFields": {"seed": 7, "presence_penalty": 0.5}
+                }),
+            ),
+            (
+                "Nova 2 reasoning effort",
+                ChatRequest {
+                    model: "us.amazon.nova-2-lite-v1:0".into(),
+                    reasoning: effort(ReasoningEffort::Medium),
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "additionalModelRequestFields": {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": "medium"}}
                 }),
             ),
             (
@@ -1093,10 +1423,139 @@ mod tests {
                 "additionalModelRequestFields",
             ),
         ];
-        for (name, req, param) in cases {
+        // Capability-map refusals: (name, model, request changes, param).
+        let user_image = Message {
+            role: Role::User,
+            content: vec![ContentBlock::Image {
+                format: ImageFormat::Png,
+                bytes: Bytes::from_static(b"p"),
+            }],
+        };
+        let schema = ResponseFormat::JsonSchema {
+            name: "s".into(),
+            description: None,
+            schema: json!({"type": "object"}),
+            strict: None,
+        };
+        let thinking = effort(ReasoningEffort::Low);
+        let family_cases: Vec<(&str, &str, ChatRequest, &str)> = vec![
+            (
+                "claude temperature above 1",
+                CLAUDE,
+                ChatRequest {
+                    inference: InferenceParams {
+                        temperature: Some(1.5),
+                        ..Default::default()
+                    },
+                    ..base()
+                },
+                "temperature",
+            ),
+            (
+                "thinking with temperature",
+                CLAUDE,
+                ChatRequest {
+                    inference: InferenceParams {
+                        temperature: Some(0.2),
+                        ..Default::default()
+                    },
+                    reasoning: thinking,
+                    ..base()
+                },
+                "temperature",
+            ),
+            (
+                "thinking with low top_p",
+                CLAUDE,
+                ChatRequest {
+                    inference: InferenceParams {
+                        top_p: Some(0.5),
+                        ..Default::default()
+                    },
+                    reasoning: thinking,
+                    ..base()
+                },
+                "top_p",
+            ),
+            (
+                "image on a text-only family",
+                "mistral.mixtral-8x7b-instruct-v0:1",
+                ChatRequest {
+                    messages: vec![user_image],
+                    ..base()
+                },
+                "messages",
+            ),
+            (
+                "tools on titan",
+                "amazon.titan-text-express-v1",
+                ChatRequest {
+                    tools: vec![func("f")],
+                    ..base()
+                },
+                "tools",
+            ),
+            (
+                "forced tool on llama",
+                "meta.llama3-1-70b-instruct-v1:0",
+                ChatRequest {
+                    tools: vec![func("f")],
+                    tool_choice: Some(ToolChoice::Any),
+                    ..base()
+                },
+                "tool_choice",
+            ),
+            (
+                "reasoning on llama",
+                "meta.llama3-1-70b-instruct-v1:0",
+                ChatRequest {
+                    reasoning: thinking,
+                    ..base()
+                },
+                "reasoning_effort",
+            ),
+            (
+                "schema on deepseek r1",
+                "us.deepseek.r1-v1:0",
+                ChatRequest {
+                    response_format: Some(schema),
+                    ..base()
+                },
+                "response_format",
+            ),
+        ];
+        let family_cases = family_cases.into_iter().map(|(name, model, req, param)| {
+            (
+                name,
+                ChatRequest {
+                    model: model.into(),
+                    ..req
+                },
+                param,
+            )
+        });
+        for (name, req, param) in cases.into_iter().chain(family_cases) {
             let err = to_converse(req).unwrap_err();
             assert_eq!(err.status(), 400, "{name}");
             assert_eq!(err.param.as_deref(), Some(param), "{name}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn streaming_tools_follow_the_family() {
+        let cases = [
+            (CLAUDE, vec![func("f")], true),
+            ("mistral.mistral-large-2407-v1:0", vec![func("f")], false),
+            ("mistral.mistral-large-2407-v1:0", vec![], true),
+        ];
+        for (model, tools, want) in cases {
+            let call = to_converse(ChatRequest {
+                model: model.into(),
+                tools,
+                ..base()
+            })
+            .unwrap();
+            assert_eq!(streams_tools(&call), want, "{model}");
         }
     }
 

@@ -62,20 +62,6 @@ fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 /// Identifies an image by its magic bytes, which are more trustworthy than a client's MIME type.
-fn sniff_image(bytes: &[u8]) -> Option<ImageFormat> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some(ImageFormat::Png)
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some(ImageFormat::Jpeg)
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some(ImageFormat::Gif)
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some(ImageFormat::Webp)
-    } else {
-        None
-    }
-}
-
 fn decode_payload(payload: &str, param: &str, what: &str) -> Result<Vec<u8>, GatewayError> {
     let bytes = b64::decode(payload).map_err(|e| {
         GatewayError::invalid_param(
@@ -92,17 +78,21 @@ fn decode_payload(payload: &str, param: &str, what: &str) -> Result<Vec<u8>, Gat
     Ok(bytes)
 }
 
-/// An `image_url` part. Only `data:` URLs are accepted: fetching a remote URL needs I/O, which
-/// this pure translation layer does not do.
+/// An `image_url` part: a `data:` URL is decoded here; an http(s) URL becomes
+/// [`ContentBlock::ImageUrl`], fetched later by the provider (this layer does no I/O).
 pub(crate) fn image_from_url(url: &str, param: &str) -> Result<ContentBlock, GatewayError> {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return Ok(ContentBlock::ImageUrl {
+            url: url.to_owned(),
+            param: param.to_owned(),
+        });
+    }
     let Some(data) = parse_data_url(url) else {
-        let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-        let message = if lower.starts_with("http://") || lower.starts_with("https://") {
-            "Fetching remote image URLs is not supported yet; send the image inline as a data: URL (data:image/png;base64,...)."
-        } else {
-            "Invalid image URL: expected a data: URL such as data:image/png;base64,...."
-        };
-        return Err(GatewayError::invalid_param(param, message));
+        return Err(GatewayError::invalid_param(
+            param,
+            "Invalid image URL: expected an http(s) URL or a data: URL such as data:image/png;base64,....",
+        ));
     };
     if !data.base64 {
         return Err(GatewayError::invalid_param(
@@ -124,7 +114,7 @@ fn image_block(mime: &str, payload: &str, param: &str) -> Result<ContentBlock, G
     let bytes = decode_payload(payload, param, "image data")?;
     // Bedrock validates the bytes against the format, so a mislabelled image (a JPEG sent as
     // image/png is common) is relabelled from its magic bytes rather than bounced upstream.
-    let format = sniff_image(&bytes)
+    let format = ImageFormat::sniff(&bytes)
         .or(declared)
         .ok_or_else(|| unsupported_image(mime, param))?;
     Ok(ContentBlock::Image {

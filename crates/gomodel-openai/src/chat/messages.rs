@@ -169,7 +169,10 @@ impl Builder {
         if let Some(content) = &msg.content {
             check_not_empty(content, p)?;
         }
-        let mut blocks = Vec::with_capacity(1 + tool_calls.len());
+        let mut blocks = Vec::with_capacity(2 + tool_calls.len());
+        if let Some(block) = reasoning_block(msg.reasoning_content, msg.reasoning_signature, p)? {
+            blocks.push(block);
+        }
         match msg.content {
             // Empty text is dropped: SDKs replay tool-call turns as `content: ""`, and Bedrock
             // rejects blank text blocks.
@@ -244,6 +247,30 @@ impl Builder {
         }
         self.push(Role::User, blocks);
         Ok(())
+    }
+}
+
+/// The reasoning an assistant turn carried, sent back by the client. It leads the turn, as the
+/// model produced it before its text and tool calls. Only signed reasoning is replayed: a
+/// signature is what lets the model (Claude) accept its own thinking back, while unsigned
+/// reasoning (DeepSeek-style `reasoning_content` echoed by clients) is context the models do
+/// not want resent and some reject.
+fn reasoning_block(
+    text: Option<String>,
+    signature: Option<String>,
+    p: &str,
+) -> Result<Option<ContentBlock>, GatewayError> {
+    match (text, signature) {
+        (Some(text), Some(signature)) if !signature.is_empty() => {
+            Ok(Some(ContentBlock::Reasoning {
+                text,
+                signature: Some(signature),
+            }))
+        }
+        (None, Some(signature)) if !signature.is_empty() => {
+            Err(missing(&format!("{p}.reasoning_content")))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -177,6 +177,13 @@ pub struct ChatMessage {
     pub refusal: Option<String>,
     pub audio: Option<Value>,
     pub function_call: Option<Value>,
+    /// Extension (as DeepSeek/vLLM/LiteLLM), assistant messages only: the reasoning the model
+    /// gave in this turn, as the gateway returned it.
+    pub reasoning_content: Option<String>,
+    /// Extension, assistant messages only: the signature the gateway returned with
+    /// `reasoning_content`. Models that verify their own thinking (Claude) need both back so
+    /// tool use with thinking can continue over several turns.
+    pub reasoning_signature: Option<String>,
 }
 
 /// A message's content: a plain string or an array of typed parts.

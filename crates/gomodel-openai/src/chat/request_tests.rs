@@ -224,19 +224,9 @@ fn every_refused_parameter_is_a_400_naming_it() {
             "Missing required parameter",
         ),
         (
-            image("https://example.com/cat.png"),
-            Some("messages[0].content[1].image_url.url"),
-            "remote image URLs is not supported",
-        ),
-        (
-            image("http://example.com/cat.png"),
-            Some("messages[0].content[1].image_url.url"),
-            "data: URL",
-        ),
-        (
             image("ftp://x/y.png"),
             Some("messages[0].content[1].image_url.url"),
-            "expected a data: URL",
+            "expected an http(s) URL or a data: URL",
         ),
         (
             image("data:image/png;base64,@@@not-base64@@@"),
@@ -732,6 +722,72 @@ fn assistant_text_precedes_its_tool_calls_and_empty_turns_vanish() {
             ]),
         ]
     );
+}
+
+#[test]
+fn signed_reasoning_leads_the_assistant_turn_and_unsigned_is_dropped() {
+    let call =
+        json!([{"id": "c", "type": "function", "function": {"name": "f", "arguments": "{}"}}]);
+    let tool_use = ContentBlock::ToolUse {
+        id: "c".into(),
+        name: "f".into(),
+        input: json!({}),
+    };
+    let signed = ContentBlock::Reasoning {
+        text: "think".into(),
+        signature: Some("sig".into()),
+    };
+    let cases: Vec<(Value, Vec<ContentBlock>)> = vec![
+        (
+            json!({"reasoning_content": "think", "reasoning_signature": "sig", "content": "ok"}),
+            vec![signed.clone(), text("ok"), tool_use.clone()],
+        ),
+        (
+            json!({"reasoning_content": "think", "reasoning_signature": "sig", "content": null}),
+            vec![signed, tool_use.clone()],
+        ),
+        (
+            json!({"reasoning_content": "think", "content": null}),
+            vec![tool_use.clone()],
+        ),
+        (
+            json!({"reasoning_content": "think", "reasoning_signature": "", "content": null}),
+            vec![tool_use],
+        ),
+    ];
+    for (fields, want) in cases {
+        let mut msg = json!({"role": "assistant", "tool_calls": call});
+        for (k, v) in fields.as_object().unwrap() {
+            msg[k] = v.clone();
+        }
+        let r = ok(json!({"model": "m", "messages": [{"role": "user", "content": "a"}, msg]}));
+        assert_eq!(r.messages[1], assistant(want), "{fields}");
+    }
+    let err = convert(json!({"model": "m", "messages": [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "reasoning_signature": "sig", "tool_calls": call}
+    ]}))
+    .unwrap_err();
+    assert_eq!(err.param.as_deref(), Some("messages[1].reasoning_content"));
+}
+
+#[test]
+fn http_image_urls_are_left_for_the_provider_to_fetch() {
+    for url in ["https://example.com/cat.png", "HTTP://example.com/a?b=c"] {
+        let r = ok(
+            json!({"model": "m", "messages": [{"role": "user", "content": [
+                {"type": "text", "text": "look"},
+                {"type": "image_url", "image_url": {"url": url, "detail": "low"}}
+            ]}]}),
+        );
+        assert_eq!(
+            r.messages[0].content[1],
+            ContentBlock::ImageUrl {
+                url: url.into(),
+                param: "messages[0].content[1].image_url.url".into()
+            }
+        );
+    }
 }
 
 #[test]

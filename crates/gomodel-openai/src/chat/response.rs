@@ -42,6 +42,10 @@ pub struct ResponseMessage {
     /// Extension (as DeepSeek/vLLM/LiteLLM): the model's visible reasoning text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// Extension: the signature of the reasoning (Claude). Clients send it back with
+    /// `reasoning_content` on the assistant message so multi-turn tool use with thinking works.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reasoning_signature: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,13 +102,21 @@ pub fn from_neutral(
 ) -> ChatCompletionResponse {
     let mut text: Option<String> = None;
     let mut reasoning: Option<String> = None;
+    let mut signature_out: Option<String> = None;
     let mut tool_calls: Vec<ToolCallOut> = Vec::new();
     for block in resp.content {
         match block {
             // Blocks are concatenated without a separator, exactly as the streamed deltas of the
             // same answer would be, so streamed and non-streamed clients see the same text.
             ContentBlock::Text(t) => append(&mut text, t),
-            ContentBlock::Reasoning { text: t, .. } => append(&mut reasoning, t),
+            ContentBlock::Reasoning { text: t, signature } => {
+                append(&mut reasoning, t);
+                // One signed block per answer is what Converse returns; should there be several,
+                // the last signature stands (the texts are joined above).
+                if signature.is_some() {
+                    signature_out = signature;
+                }
+            }
             ContentBlock::ToolUse { id, name, input } => tool_calls.push(ToolCallOut {
                 id,
                 kind: "function",
@@ -130,6 +142,7 @@ pub fn from_neutral(
                 refusal: None,
                 tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
                 reasoning_content: reasoning,
+                reasoning_signature: signature_out,
             },
             finish_reason: finish_reason(&resp.stop_reason),
             logprobs: None,

@@ -105,6 +105,7 @@ fn tool_calls_reasoning_and_cache_usage() {
                 "content": null,
                 "refusal": null,
                 "reasoning_content": "think more",
+                "reasoning_signature": "sig",
                 "tool_calls": [
                     {"id": "t1", "type": "function", "function": {"name": "get", "arguments": "{\"city\":\"Paris\"}"}},
                     {"id": "t2", "type": "function", "function": {"name": "now", "arguments": "{}"}}

@@ -49,6 +49,9 @@ struct Delta<'a> {
     refusal: Option<Option<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reasoning_content: Option<&'a str>,
+    /// Extension: the reasoning signature, in its own delta once the provider sends it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_signature: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tool_calls: Option<[ToolCallChunk<'a>; 1]>,
 }
@@ -207,8 +210,16 @@ impl ChunkEncoder {
                 };
                 self.write_delta(out, delta, None);
             }
-            // Signatures and redacted reasoning have no OpenAI representation; empty deltas
-            // would only add noise.
+            BlockDelta::ReasoningSignature(signature) if !signature.is_empty() => {
+                self.ensure_started(out);
+                let delta = Delta {
+                    reasoning_signature: Some(&signature),
+                    ..Delta::default()
+                };
+                self.write_delta(out, delta, None);
+            }
+            // Redacted reasoning has no OpenAI representation; empty deltas would only add
+            // noise.
             _ => {}
         }
     }

@@ -157,6 +157,7 @@ fn interleaved_blocks_give_dense_tool_indexes_and_ordered_chunks() {
             Value::Null,
         ),
         (json!({"reasoning_content": "hmm"}), Value::Null),
+        (json!({"reasoning_signature": "sig"}), Value::Null),
         (json!({"content": "Hello"}), Value::Null),
         (
             json!({"tool_calls": [{"index": 0, "id": "t1", "type": "function", "function": {"name": "get", "arguments": ""}}]}),

@@ -282,6 +282,14 @@ impl Builder {
                             ContentBlock::Image { format, bytes } => {
                                 content.push(ToolResultContent::Image { format, bytes })
                             }
+                            // Tool results carry image bytes only; there is no fetch step
+                            // for them.
+                            ContentBlock::ImageUrl { param, .. } => {
+                                return Err(GatewayError::invalid_param(
+                                    param,
+                                    "Remote image URLs are not supported in function_call_output; send the image inline as a data: URL (data:image/png;base64,...).",
+                                ))
+                            }
                             // `image_from_url` only builds images; anything else would be a bug
                             // there, reported rather than dropped.
                             _ => {

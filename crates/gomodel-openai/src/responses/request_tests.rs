@@ -417,9 +417,11 @@ fn errors_name_the_parameter() {
         ("empty input", body(json!({"input": []})), "input", "empty array"),
         ("only system input", body(json!({"input": [{"role": "system", "content": "s"}]})), "input",
          "at least one user or assistant item"),
-        ("remote image", body(json!({"input": [{"role": "user", "content": [
-            {"type": "input_image", "image_url": "https://example.com/cat.png"}]}]})),
-         "input[0].content[0].image_url", "Fetching remote image URLs is not supported"),
+        ("remote image in tool output", body(json!({"input": [
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": [
+                {"type": "input_image", "image_url": "https://example.com/cat.png"}]}]})),
+         "input[1].output[0].image_url", "Remote image URLs are not supported in function_call_output"),
         ("image file id", body(json!({"input": [{"role": "user", "content": [
             {"type": "input_image", "file_id": "file-1", "detail": "auto"}]}]})),
          "input[0].content[0].file_id", "Uploaded file ids"),

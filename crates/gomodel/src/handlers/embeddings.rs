@@ -4,30 +4,40 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::OpenAiJson;
 use crate::telemetry::ServedModel;
+use crate::usage::UsageInfo;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gomodel_core::chat::Usage;
 use gomodel_core::model::ModelKind;
 use gomodel_core::GatewayError;
 use gomodel_openai::embeddings::{from_neutral, to_neutral, CreateEmbeddingRequest};
 use std::sync::Arc;
+use std::time::Instant;
 
 pub async fn create(
     State(state): State<Arc<AppState>>,
     OpenAiJson(req): OpenAiJson<CreateEmbeddingRequest>,
 ) -> Response {
     let model = req.model.clone();
-    let mut resp = match embed(&state, req).await {
+    let mut info = UsageInfo::new(false, req.user.clone(), None);
+    let mut resp = match embed(&state, req, &mut info).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     };
     resp.extensions_mut().insert(ServedModel(model));
+    resp.extensions_mut().insert(info);
     resp
 }
 
-async fn embed(state: &AppState, req: CreateEmbeddingRequest) -> Result<Response, AppError> {
+async fn embed(
+    state: &AppState,
+    req: CreateEmbeddingRequest,
+    info: &mut UsageInfo,
+) -> Result<Response, AppError> {
     let requested = req.model.clone();
     let route = state.registry.resolve(&requested)?;
+    info.set_route(&route);
     if route.kind == Some(ModelKind::Chat) {
         return Err(GatewayError::invalid_param(
             "model",
@@ -37,6 +47,14 @@ async fn embed(state: &AppState, req: CreateEmbeddingRequest) -> Result<Response
     }
     let base64 = req.wants_base64();
     let neutral = to_neutral(req, route.model)?;
-    let answer = route.provider.embed(neutral).await?;
+    let upstream_start = Instant::now();
+    let answer = route.provider.embed(neutral).await;
+    info.upstream = Some(upstream_start.elapsed());
+    let answer = answer?;
+    info.usage = Some(Usage {
+        input_tokens: answer.input_tokens,
+        total_tokens: answer.input_tokens,
+        ..Usage::default()
+    });
     Ok(Json(from_neutral(answer, &requested, base64)).into_response())
 }

@@ -5,9 +5,11 @@
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::extract::{OpenAiBody, OpenAiJson};
+use crate::extract::{OpenAiBody, OpenAiJsonWithBody};
+use crate::handlers::stored_responses::{self, Storing};
 use crate::handlers::unix_now;
 use crate::telemetry::{RequestId, ServedModel};
+use crate::usage::{StreamRecorded, StreamUsage, UsageCtx, UsageInfo};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -24,6 +26,7 @@ use gomodel_openai::responses::{
 };
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Instant;
 
 impl OpenAiBody for CreateResponseRequest {
     fn parse(body: &[u8]) -> Result<Self, GatewayError> {
@@ -34,27 +37,36 @@ impl OpenAiBody for CreateResponseRequest {
 pub async fn create(
     State(state): State<Arc<AppState>>,
     request_id: Option<Extension<RequestId>>,
-    OpenAiJson(req): OpenAiJson<CreateResponseRequest>,
+    usage: Option<Extension<UsageCtx>>,
+    OpenAiJsonWithBody(req, body): OpenAiJsonWithBody<CreateResponseRequest>,
 ) -> Response {
     let model = req.model.clone();
     let request_id = request_id
         .map(|Extension(r)| r.as_str().to_owned())
         .unwrap_or_default();
-    let mut resp = match respond(&state, req, request_id).await {
+    let user = req.user.clone().or_else(|| req.safety_identifier.clone());
+    let mut info = UsageInfo::new(req.is_stream(), user, req.metadata.clone());
+    let ctx = usage.map(|Extension(c)| c);
+    let mut resp = match respond(&state, req, request_id, &body, &mut info, ctx).await {
         Ok(resp) => resp,
         Err(e) => e.into_response(),
     };
     resp.extensions_mut().insert(ServedModel(model));
+    resp.extensions_mut().insert(info);
     resp
 }
 
 async fn respond(
     state: &AppState,
-    req: CreateResponseRequest,
+    mut req: CreateResponseRequest,
     request_id: String,
+    body: &[u8],
+    info: &mut UsageInfo,
+    ctx: Option<UsageCtx>,
 ) -> Result<Response, AppError> {
     let requested = req.model.clone();
     let route = state.registry.resolve(&requested)?;
+    info.set_route(&route);
     if route.kind == Some(ModelKind::Embedding) {
         return Err(GatewayError::invalid_param(
             "model",
@@ -62,20 +74,39 @@ async fn respond(
         )
         .into());
     }
+    // `store` (default true) and `previous_response_id` (the stored conversation goes in front
+    // of `input`), before the request is translated.
+    let key_hash = ctx.as_ref().and_then(UsageCtx::key_hash);
+    let (store, previous, storing) =
+        stored_responses::prepare(state, &mut req, body, key_hash).await?;
     let stream = req.is_stream();
-    let echo = RequestEcho::new(&req);
+    let mut echo = RequestEcho::new(&req);
+    echo.store = store;
+    echo.previous_response_id = previous;
     let neutral = to_neutral(req, route.model)?;
     let id = format!("resp_{}", uuid::Uuid::new_v4().simple());
     let created = unix_now();
 
+    let upstream_start = Instant::now();
     if !stream {
-        let answer = route.provider.chat(neutral).await?;
+        let answer = route.provider.chat(neutral).await;
+        info.upstream = Some(upstream_start.elapsed());
+        let answer = answer?;
+        info.usage = Some(answer.usage);
         check_stop(&answer.stop_reason)?;
         let body = from_neutral(answer, &id, &requested, created, &echo);
-        return Ok(Json(body).into_response());
+        let Some(storing) = storing else {
+            return Ok(Json(body).into_response());
+        };
+        let value = serde_json::to_value(&body)
+            .map_err(|e| GatewayError::internal(format!("cannot serialize the response: {e}")))?;
+        storing.save(value.clone()).await;
+        return Ok(Json(value).into_response());
     }
 
-    let mut events = route.provider.chat_stream(neutral).await?;
+    let events = route.provider.chat_stream(neutral).await;
+    info.upstream = Some(upstream_start.elapsed());
+    let mut events = events?;
     // As in chat: wait for the first event before committing to 200, so an upstream error that
     // arrives first is a normal HTTP error the client's SDK can raise and retry.
     let first = match events.next().await {
@@ -83,17 +114,30 @@ async fn respond(
         Some(Ok(ev)) => Some(ev),
         None => None,
     };
+    let usage = StreamUsage::new(
+        state.usage.clone(),
+        ctx,
+        requested.clone(),
+        std::mem::take(info),
+    );
+    let recorded = usage.is_some();
     let mut encoder = ResponseEventEncoder::new(id, requested, created, echo);
     let mut buf = BytesMut::with_capacity(4096);
     encoder.start(&mut buf);
-    Ok(sse_response(Pump {
+    let mut resp = sse_response(Pump {
         events,
         pending: first,
         encoder,
         buf,
         done: false,
         request_id,
-    }))
+        usage,
+        storing,
+    });
+    if recorded {
+        resp.extensions_mut().insert(StreamRecorded);
+    }
+    Ok(resp)
 }
 
 /// The SSE body. It follows `crate::sse` (which is typed to chat's chunk encoder): each provider
@@ -107,6 +151,11 @@ struct Pump {
     buf: BytesMut,
     done: bool,
     request_id: String,
+    /// Records the stream's usage when it ends, fails or is dropped (client gone).
+    usage: Option<StreamUsage>,
+    /// With `store`: the terminal event's `Response` is stored before that event is sent, so
+    /// a client that continues right away finds it.
+    storing: Option<Storing>,
 }
 
 fn sse_response(pump: Pump) -> Response {
@@ -133,8 +182,18 @@ async fn next_frame(mut p: Pump) -> Option<(Result<Bytes, Infallible>, Pump)> {
             Some(ev) => Some(Ok(ev)),
             None => p.events.next().await,
         };
+        // Only these can produce the terminal event (worth scanning for when storing).
+        let may_end = !matches!(
+            item,
+            Some(Ok(
+                StreamEvent::BlockDelta { .. } | StreamEvent::BlockStart { .. }
+            ))
+        );
         match item {
             Some(Ok(ev)) => {
+                if let Some(u) = &mut p.usage {
+                    u.on_event(&ev);
+                }
                 p.encoder.on_event(ev, &mut p.buf);
                 // Some events (block stops, usage held for the end) write nothing yet.
                 if p.buf.is_empty() {
@@ -143,10 +202,16 @@ async fn next_frame(mut p: Pump) -> Option<(Result<Bytes, Infallible>, Pump)> {
             }
             Some(Err(e)) => {
                 tracing::warn!(request_id = %p.request_id, error = %e, "stream failed after it started");
+                if let Some(u) = &mut p.usage {
+                    u.on_error(&e);
+                }
                 p.encoder.fail(&e, &mut p.buf);
                 p.finish();
             }
             None => {
+                if let Some(u) = &mut p.usage {
+                    u.on_finish();
+                }
                 p.encoder.finish(&mut p.buf);
                 p.finish();
             }
@@ -154,6 +219,13 @@ async fn next_frame(mut p: Pump) -> Option<(Result<Bytes, Infallible>, Pump)> {
         let frame = p.buf.split().freeze();
         if frame.is_empty() {
             return None;
+        }
+        if may_end && p.storing.is_some() {
+            if let Some(response) = stored_responses::terminal_response(&frame) {
+                if let Some(storing) = p.storing.take() {
+                    storing.save(response).await;
+                }
+            }
         }
         return Some((Ok(frame), p));
     }
@@ -164,5 +236,7 @@ impl Pump {
     fn finish(&mut self) {
         self.done = true;
         self.events = futures::stream::empty().boxed();
+        // Records now (dropping the tracker), with the latency up to the last event.
+        self.usage = None;
     }
 }
