@@ -368,14 +368,12 @@ def test_image_input_reaches_bedrock_as_image_block(rclient, emu):
     [
         ({"tools": [{"type": "web_search_preview"}]}, "tools[0].type", "web_search_preview"),
         ({"tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools[0].type", "file_search"),
-        ({"previous_response_id": "resp_123"}, "previous_response_id",
-         "previous_response_id requires stored responses, which are not enabled in this gateway yet"),
         ({"background": True}, "background", "Background"),
         ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "http://127.0.0.1:1/a.png",
                                                    "detail": "auto"}]}]},
          "input[0].content[0].image_url", "Could not use the image at 'http://127.0.0.1:1/a.png'"),
     ],
-    ids=["web_search", "file_search", "previous_response_id", "background", "remote_image"],
+    ids=["web_search", "file_search", "background", "remote_image"],
 )
 def test_refusals_are_400_naming_the_parameter(rclient, emu, kwargs, param, fragment):
     kwargs.setdefault("input", "hi")

@@ -17,6 +17,9 @@ pub enum ReasoningForm {
     None,
     /// Anthropic extended thinking, `additionalModelRequestFields.thinking.budget_tokens`.
     AnthropicBudget,
+    /// Claude Opus 4.5: `reasoning_effort` alone → `outputConfig.effort` (adaptive effort, no
+    /// thinking needed); an explicit budget still turns on extended thinking.
+    AnthropicEffort,
     /// Amazon Nova 2, `additionalModelRequestFields.reasoningConfig.maxReasoningEffort`.
     NovaEffort,
     /// The model always reasons (DeepSeek-R1); an effort hint has nothing to change.
@@ -116,7 +119,7 @@ const TEXT_NO_SYSTEM: Capabilities = Capabilities {
 const TABLE: &[(&str, Capabilities)] = &[
     ("anthropic.claude-sonnet-4-5", CLAUDE_45),
     ("anthropic.claude-haiku-4-5", CLAUDE_45),
-    ("anthropic.claude-opus-4-5", CLAUDE_45),
+    ("anthropic.claude-opus-4-5", Capabilities { family: "Anthropic Claude Opus 4.5", reasoning: ReasoningForm::AnthropicEffort, ..CLAUDE_45 }),
     ("anthropic.claude-opus-4-1", Capabilities { family: "Anthropic Claude 4.1", ..CLAUDE_45 }),
     ("anthropic.claude-sonnet-4", Capabilities { family: "Anthropic Claude 4", ..THINKING }),
     ("anthropic.claude-opus-4", Capabilities { family: "Anthropic Claude 4", ..THINKING }),

@@ -16,3 +16,7 @@ mod parse;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod spec_check;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod test_support;

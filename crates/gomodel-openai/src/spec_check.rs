@@ -145,17 +145,7 @@ fn validator_catches_violations() {
         ("/choices/0/message/content", Some(serde_json::json!(3))),
     ];
     for (pointer, replacement) in bad_cases {
-        let mut v = good.clone();
-        let (parent, key) = pointer.rsplit_once('/').unwrap();
-        let obj = v.pointer_mut(parent).unwrap().as_object_mut().unwrap();
-        match replacement {
-            Some(r) => {
-                obj.insert(key.to_owned(), r);
-            }
-            None => {
-                obj.remove(key);
-            }
-        }
+        let v = crate::test_support::changed(&good, pointer, replacement);
         let mut errors = Vec::new();
         validate(
             &spec()["components"]["schemas"]["CreateChatCompletionResponse"],

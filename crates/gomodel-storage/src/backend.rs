@@ -101,24 +101,25 @@ macro_rules! storage_impl {
                         "INSERT INTO usage_records ({USAGE_COLUMNS}) "
                     ));
                     qb.push_values(rows, |mut b, row| {
+                        // Borrowed binds: the batch outlives the query, so no string is copied.
                         let r = row.rec;
                         b.push_bind(row.created_at)
-                            .push_bind(r.request_id.clone())
-                            .push_bind(r.provider.clone())
-                            .push_bind(r.model.clone())
-                            .push_bind(r.resolved_model.clone())
-                            .push_bind(r.endpoint.clone())
+                            .push_bind(r.request_id.as_str())
+                            .push_bind(r.provider.as_str())
+                            .push_bind(r.model.as_str())
+                            .push_bind(r.resolved_model.as_str())
+                            .push_bind(r.endpoint.as_str())
                             .push_bind(r.stream)
                             .push_bind(i32::from(r.status))
-                            .push_bind(r.error_type.clone())
+                            .push_bind(r.error_type.as_deref())
                             .push_bind(clamp(r.input_tokens))
                             .push_bind(clamp(r.output_tokens))
                             .push_bind(clamp(r.cached_tokens))
                             .push_bind(clamp(r.reasoning_tokens))
                             .push_bind(clamp(r.latency_ms))
                             .push_bind(r.ttft_ms.map(clamp))
-                            .push_bind(r.key_hash.clone())
-                            .push_bind(r.user.clone())
+                            .push_bind(r.key_hash.as_deref())
+                            .push_bind(r.user.as_deref())
                             .push_bind(row.metadata);
                     });
                     qb.build().execute(&mut *tx).await?;

@@ -42,9 +42,10 @@ pub(crate) const SQLITE: &[Migration] = &[
                 user_tag TEXT,
                 metadata TEXT
             )",
+            // One index: every admin query is bounded by time and the request log pages by
+            // (created_at, id). Per-model or per-key indexes would cost every insert (the hot
+            // write path) to speed up occasional admin reads.
             "CREATE INDEX usage_records_created_at ON usage_records (created_at, id)",
-            "CREATE INDEX usage_records_model ON usage_records (model, created_at)",
-            "CREATE INDEX usage_records_key_hash ON usage_records (key_hash, created_at)",
         ],
     },
     Migration {
@@ -89,9 +90,10 @@ pub(crate) const POSTGRES: &[Migration] = &[
                 user_tag TEXT,
                 metadata TEXT
             )",
+            // One index: every admin query is bounded by time and the request log pages by
+            // (created_at, id). Per-model or per-key indexes would cost every insert (the hot
+            // write path) to speed up occasional admin reads.
             "CREATE INDEX usage_records_created_at ON usage_records (created_at, id)",
-            "CREATE INDEX usage_records_model ON usage_records (model, created_at)",
-            "CREATE INDEX usage_records_key_hash ON usage_records (key_hash, created_at)",
         ],
     },
     Migration {

@@ -167,7 +167,11 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
         }
     }
     let mut inference_config = inference_config(inference)?;
-    if let Some(reasoning) = reasoning {
+    if let Some(effort) = reasoning.and_then(|r| adaptive_effort(caps, r)) {
+        output_config
+            .get_or_insert_with(w::OutputConfig::default)
+            .effort = Some(effort.to_owned());
+    } else if let Some(reasoning) = reasoning {
         apply_reasoning(
             &model,
             caps,
@@ -639,7 +643,7 @@ fn apply_reasoning(
         (None, None) => return Ok(()),
     };
     match caps.reasoning {
-        ReasoningForm::AnthropicBudget => {}
+        ReasoningForm::AnthropicBudget | ReasoningForm::AnthropicEffort => {}
         ReasoningForm::Builtin => return Ok(()),
         ReasoningForm::NovaEffort => {
             nova_reasoning(reasoning, additional);
@@ -696,6 +700,20 @@ fn apply_reasoning(
         json!({"type": "enabled", "budget_tokens": budget}),
     );
     Ok(())
+}
+
+/// The `outputConfig.effort` level for a family that takes adaptive effort, when the client
+/// gave an effort and no explicit budget (a budget asks for extended thinking instead). Without
+/// thinking Bedrock caps effort at `high`, which is also OpenAI's highest level.
+fn adaptive_effort(caps: &Capabilities, reasoning: ReasoningConfig) -> Option<&'static str> {
+    if caps.reasoning != ReasoningForm::AnthropicEffort || reasoning.budget_tokens.is_some() {
+        return None;
+    }
+    Some(match reasoning.effort? {
+        ReasoningEffort::Minimal | ReasoningEffort::Low => "low",
+        ReasoningEffort::Medium => "medium",
+        ReasoningEffort::High => "high",
+    })
 }
 
 /// Amazon Nova 2 reasoning: `reasoningConfig` with an effort level (Nova has no token budget,
@@ -1139,6 +1157,38 @@ mod tests {
                 json!({
                     "messages": [{"role": "user", "content": [{"text": "hi"}]}],
                     "additionalModelRequestFields": {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": "medium"}}
+                }),
+            ),
+            (
+                "Claude Opus 4.5 adaptive effort without thinking",
+                ChatRequest {
+                    model: "global.anthropic.claude-opus-4-5-20251101-v1:0".into(),
+                    reasoning: effort(ReasoningEffort::Minimal),
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "outputConfig": {"effort": "low"}
+                }),
+            ),
+            (
+                "Claude Opus 4.5 with an explicit budget thinks",
+                ChatRequest {
+                    model: "anthropic.claude-opus-4-5-20251101-v1:0".into(),
+                    reasoning: Some(ReasoningConfig {
+                        effort: Some(ReasoningEffort::High),
+                        budget_tokens: Some(2048),
+                    }),
+                    inference: InferenceParams {
+                        max_tokens: Some(4096),
+                        ..Default::default()
+                    },
+                    ..base()
+                },
+                json!({
+                    "messages": [{"role": "user", "content": [{"text": "hi"}]}],
+                    "inferenceConfig": {"maxTokens": 4096},
+                    "additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 2048}}
                 }),
             ),
             (

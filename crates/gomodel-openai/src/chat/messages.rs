@@ -9,7 +9,7 @@ use gomodel_core::GatewayError;
 use serde_json::Value;
 
 /// The converted conversation.
-pub(super) struct Conversation {
+pub(crate) struct Conversation {
     pub system: Vec<SystemBlock>,
     pub messages: Vec<Message>,
 }
@@ -60,19 +60,8 @@ struct Builder {
 }
 
 impl Builder {
-    /// Appends blocks to the conversation, merging into the previous turn when it has the same
-    /// role: Bedrock requires strict user/assistant alternation, OpenAI does not.
     fn push(&mut self, role: Role, blocks: Vec<ContentBlock>) {
-        if blocks.is_empty() {
-            return;
-        }
-        match self.messages.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => self.messages.push(Message {
-                role,
-                content: blocks,
-            }),
-        }
+        push_turn(&mut self.messages, role, blocks);
     }
 
     /// System and developer messages, wherever they appear, become system blocks in order
@@ -84,22 +73,7 @@ impl Builder {
                     self.system.push(SystemBlock::Text(text));
                 }
             }
-            MessageContent::Parts(parts) => {
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    if part.kind != "text" {
-                        return Err(unsupported_part(&part.kind, &pp, &["text"]));
-                    }
-                    let text = part_text(part.text, &pp)?;
-                    if !text.is_empty() {
-                        self.system.push(SystemBlock::Text(text));
-                    }
-                    if cache {
-                        self.system.push(SystemBlock::CachePoint);
-                    }
-                }
-            }
+            MessageContent::Parts(parts) => system_parts(parts, p, "text", &mut self.system)?,
         }
         Ok(())
     }
@@ -108,41 +82,24 @@ impl Builder {
         let blocks = match required_content(msg.content, p)? {
             MessageContent::Text(text) => vec![ContentBlock::Text(text)],
             MessageContent::Parts(parts) => {
-                let mut blocks = Vec::with_capacity(parts.len());
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    match part.kind.as_str() {
-                        "text" => blocks.push(ContentBlock::Text(part_text(part.text, &pp)?)),
-                        "image_url" => {
-                            let url_param = format!("{pp}.image_url");
-                            let Some(image) = part.image_url else {
-                                return Err(missing(&url_param));
-                            };
-                            blocks.push(media::image_from_url(&image.url, &format!("{url_param}.url"))?);
-                        }
-                        "file" => {
-                            let file_param = format!("{pp}.file");
-                            let Some(file) = part.file else {
-                                return Err(missing(&file_param));
-                            };
-                            blocks.push(media::file_block(&file, &file_param, &mut self.doc_names)?);
-                        }
-                        "input_audio" => {
-                            return Err(GatewayError::invalid_param(
-                                pp,
-                                "Audio input is not supported by Bedrock models; send text, images or files.",
-                            ))
-                        }
-                        other => {
-                            return Err(unsupported_part(other, &pp, &["text", "image_url", "file"]))
-                        }
+                let doc_names = &mut self.doc_names;
+                user_parts(parts, p, "text", |part, pp| match part.kind.as_str() {
+                    "image_url" => {
+                        let url_param = format!("{pp}.image_url");
+                        let Some(image) = part.image_url else {
+                            return Err(missing(&url_param));
+                        };
+                        media::image_from_url(&image.url, &format!("{url_param}.url"))
                     }
-                    if cache {
-                        blocks.push(ContentBlock::CachePoint);
+                    "file" => {
+                        let file_param = format!("{pp}.file");
+                        let Some(file) = part.file else {
+                            return Err(missing(&file_param));
+                        };
+                        media::file_block(&file, &file_param, doc_names)
                     }
-                }
-                blocks
+                    other => Err(unsupported_part(other, pp, &["text", "image_url", "file"])),
+                })?
             }
         };
         self.push(Role::User, blocks);
@@ -180,25 +137,7 @@ impl Builder {
             Some(MessageContent::Text(text)) if text.is_empty() => {}
             Some(MessageContent::Text(text)) => blocks.push(ContentBlock::Text(text)),
             Some(MessageContent::Parts(parts)) => {
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    let text = match part.kind.as_str() {
-                        "text" => part_text(part.text, &pp)?,
-                        // A refusal the model gave earlier is still what it said.
-                        "refusal" => match part.refusal {
-                            Some(r) => r,
-                            None => return Err(missing(&format!("{pp}.refusal"))),
-                        },
-                        other => return Err(unsupported_part(other, &pp, &["text", "refusal"])),
-                    };
-                    if !text.is_empty() {
-                        blocks.push(ContentBlock::Text(text));
-                    }
-                    if cache {
-                        blocks.push(ContentBlock::CachePoint);
-                    }
-                }
+                assistant_parts(parts, p, &["text"], &["text", "refusal"], &mut blocks)?
             }
         }
         if let Some(refusal) = msg.refusal {
@@ -319,26 +258,175 @@ fn required_content(
 /// that would otherwise silently drop the message.
 fn check_not_empty(content: &MessageContent, p: &str) -> Result<(), GatewayError> {
     match content {
-        MessageContent::Parts(parts) if parts.is_empty() => Err(GatewayError::invalid_param(
-            format!("{p}.content"),
-            format!("Invalid '{p}.content': empty array. Expected an array with minimum length 1, but got an empty array instead."),
-        )),
+        MessageContent::Parts(parts) if parts.is_empty() => Err(empty_content(p)),
         _ => Ok(()),
     }
+}
+
+/// The error for a message whose `content` is an empty array.
+pub(crate) fn empty_content(p: &str) -> GatewayError {
+    GatewayError::invalid_param(
+        format!("{p}.content"),
+        format!("Invalid '{p}.content': empty array. Expected an array with minimum length 1, but got an empty array instead."),
+    )
 }
 
 pub(crate) fn part_text(text: Option<String>, pp: &str) -> Result<String, GatewayError> {
     text.ok_or_else(|| missing(&format!("{pp}.text")))
 }
 
+/// A content part as chat (`ContentPart`) and the Responses API (`InputPart`) spell it: what the
+/// rules shared by both (text, refusal, cache points) read from it.
+pub(crate) trait Part {
+    fn kind(&self) -> &str;
+    fn take_text(&mut self) -> Option<String>;
+    fn take_refusal(&mut self) -> Option<String>;
+    fn cache_control(&self) -> Option<&CacheControl>;
+    fn has_cache_breakpoint(&self) -> bool;
+}
+
+/// Implements [`Part`] for a part type with the fields both APIs name alike (`kind`, `text`,
+/// `refusal`, `cache_control`, `prompt_cache_breakpoint`).
+macro_rules! impl_part {
+    ($part:ty) => {
+        impl $crate::chat::messages::Part for $part {
+            fn kind(&self) -> &str {
+                &self.kind
+            }
+            fn take_text(&mut self) -> Option<String> {
+                self.text.take()
+            }
+            fn take_refusal(&mut self) -> Option<String> {
+                self.refusal.take()
+            }
+            fn cache_control(&self) -> Option<&$crate::chat::CacheControl> {
+                self.cache_control.as_ref()
+            }
+            fn has_cache_breakpoint(&self) -> bool {
+                self.prompt_cache_breakpoint.is_some()
+            }
+        }
+    };
+}
+pub(crate) use impl_part;
+
+impl_part!(ContentPart);
+
+/// Appends blocks to the conversation, merging into the previous turn when it has the same
+/// role: Bedrock requires strict user/assistant alternation, OpenAI does not (and the Responses
+/// API spreads one assistant turn over several items, one tool-result turn over several outputs).
+pub(crate) fn push_turn(messages: &mut Vec<Message>, role: Role, blocks: Vec<ContentBlock>) {
+    if blocks.is_empty() {
+        return;
+    }
+    match messages.last_mut() {
+        Some(last) if last.role == role => last.content.extend(blocks),
+        _ => messages.push(Message {
+            role,
+            content: blocks,
+        }),
+    }
+}
+
+/// The parts of a system or developer message: each becomes a system text block (blank ones
+/// dropped), followed by a cache point when the part asks for one. Only `text_kind` parts are
+/// allowed.
+pub(crate) fn system_parts<P: Part>(
+    parts: Vec<P>,
+    p: &str,
+    text_kind: &str,
+    system: &mut Vec<SystemBlock>,
+) -> Result<(), GatewayError> {
+    for (j, mut part) in parts.into_iter().enumerate() {
+        let pp = format!("{p}.content[{j}]");
+        let cache = cache_point(&part, &pp)?;
+        if part.kind() != text_kind {
+            return Err(unsupported_part(part.kind(), &pp, &[text_kind]));
+        }
+        let text = part_text(part.take_text(), &pp)?;
+        if !text.is_empty() {
+            system.push(SystemBlock::Text(text));
+        }
+        if cache {
+            system.push(SystemBlock::CachePoint);
+        }
+    }
+    Ok(())
+}
+
+/// The parts of a user message: `text_kind` parts become text, audio is refused, and any other
+/// kind goes to `other` (media, or the error naming the allowed kinds). Each block is followed
+/// by a cache point when its part asks for one.
+pub(crate) fn user_parts<P: Part>(
+    parts: Vec<P>,
+    p: &str,
+    text_kind: &str,
+    mut other: impl FnMut(P, &str) -> Result<ContentBlock, GatewayError>,
+) -> Result<Vec<ContentBlock>, GatewayError> {
+    let mut blocks = Vec::with_capacity(parts.len());
+    for (j, mut part) in parts.into_iter().enumerate() {
+        let pp = format!("{p}.content[{j}]");
+        let cache = cache_point(&part, &pp)?;
+        let block = if part.kind() == text_kind {
+            ContentBlock::Text(part_text(part.take_text(), &pp)?)
+        } else if part.kind() == "input_audio" {
+            return Err(GatewayError::invalid_param(
+                pp,
+                "Audio input is not supported by Bedrock models; send text, images or files.",
+            ));
+        } else {
+            other(part, &pp)?
+        };
+        blocks.push(block);
+        if cache {
+            blocks.push(ContentBlock::CachePoint);
+        }
+    }
+    Ok(blocks)
+}
+
+/// The parts of an assistant message replayed by the client: `text_kinds` parts and refusals
+/// become text blocks (blank ones dropped), each followed by a cache point when asked for;
+/// `allowed` names the kinds in the error for any other part.
+pub(crate) fn assistant_parts<P: Part>(
+    parts: Vec<P>,
+    p: &str,
+    text_kinds: &[&str],
+    allowed: &[&str],
+    blocks: &mut Vec<ContentBlock>,
+) -> Result<(), GatewayError> {
+    for (j, mut part) in parts.into_iter().enumerate() {
+        let pp = format!("{p}.content[{j}]");
+        let cache = cache_point(&part, &pp)?;
+        let text = if text_kinds.contains(&part.kind()) {
+            part_text(part.take_text(), &pp)?
+        } else if part.kind() == "refusal" {
+            // A refusal the model gave earlier is still what it said.
+            match part.take_refusal() {
+                Some(r) => r,
+                None => return Err(missing(&format!("{pp}.refusal"))),
+            }
+        } else {
+            return Err(unsupported_part(part.kind(), &pp, allowed));
+        };
+        if !text.is_empty() {
+            blocks.push(ContentBlock::Text(text));
+        }
+        if cache {
+            blocks.push(ContentBlock::CachePoint);
+        }
+    }
+    Ok(())
+}
+
 /// Whether the part asks for a cache point after it: Anthropic-style
 /// `cache_control: {"type": "ephemeral"}` or OpenAI's `prompt_cache_breakpoint`.
-fn cache_point(part: &ContentPart, pp: &str) -> Result<bool, GatewayError> {
-    if let Some(cc) = &part.cache_control {
+pub(crate) fn cache_point<P: Part>(part: &P, pp: &str) -> Result<bool, GatewayError> {
+    if let Some(cc) = part.cache_control() {
         check_cache_control(cc, &format!("{pp}.cache_control"))?;
         return Ok(true);
     }
-    Ok(part.prompt_cache_breakpoint.is_some())
+    Ok(part.has_cache_breakpoint())
 }
 
 pub(crate) fn check_cache_control(cc: &CacheControl, param: &str) -> Result<(), GatewayError> {

@@ -1,21 +1,13 @@
 //! Table-driven tests for request parsing and `to_neutral`.
 
 use super::*;
-use base64::Engine as _;
+use crate::test_support::{assistant, b64, text_block as text, user, with_fields, JPEG, PDF, PNG};
 use gomodel_core::chat::{
-    ChatRequest, ContentBlock, FunctionTool, ImageFormat, Message, ReasoningConfig,
-    ReasoningEffort, ResponseFormat, Role, SystemBlock, Tool, ToolChoice, ToolResultContent,
+    ChatRequest, ContentBlock, FunctionTool, ImageFormat, ReasoningConfig, ReasoningEffort,
+    ResponseFormat, SystemBlock, Tool, ToolChoice, ToolResultContent,
 };
 use gomodel_core::{ErrorKind, GatewayError};
 use serde_json::{json, Value};
-
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F'];
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 fn parse(body: Value) -> Result<ChatCompletionRequest, GatewayError> {
     parse_request(body.to_string().as_bytes())
@@ -23,13 +15,10 @@ fn parse(body: Value) -> Result<ChatCompletionRequest, GatewayError> {
 
 /// A request body: `model` and one user message plus the given top-level fields.
 fn body(fields: Value) -> Value {
-    let mut b = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
-    if let (Some(obj), Some(extra)) = (b.as_object_mut(), fields.as_object()) {
-        for (k, v) in extra {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    b
+    with_fields(
+        json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
+        fields,
+    )
 }
 
 fn convert(body: Value) -> Result<ChatRequest, GatewayError> {
@@ -38,24 +27,6 @@ fn convert(body: Value) -> Result<ChatRequest, GatewayError> {
 
 fn ok(body: Value) -> ChatRequest {
     convert(body.clone()).unwrap_or_else(|e| panic!("{body}: {e:?}"))
-}
-
-fn user(blocks: Vec<ContentBlock>) -> Message {
-    Message {
-        role: Role::User,
-        content: blocks,
-    }
-}
-
-fn assistant(blocks: Vec<ContentBlock>) -> Message {
-    Message {
-        role: Role::Assistant,
-        content: blocks,
-    }
-}
-
-fn text(s: &str) -> ContentBlock {
-    ContentBlock::Text(s.to_owned())
 }
 
 #[test]

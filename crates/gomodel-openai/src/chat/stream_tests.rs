@@ -2,8 +2,9 @@
 
 use super::*;
 use crate::spec_check::assert_matches;
+use crate::test_support::{text_delta as text, tool_input, tool_start};
 use bytes::BytesMut;
-use gomodel_core::chat::{BlockDelta, BlockStart, StopReason, StreamEvent, Usage};
+use gomodel_core::chat::{BlockDelta, StopReason, StreamEvent, Usage};
 use gomodel_core::{ErrorKind, GatewayError};
 use serde_json::{json, Value};
 
@@ -57,30 +58,6 @@ fn run(events: Vec<StreamEvent>, include_usage: bool) -> Vec<Frame> {
     }
     enc.finish(&mut out);
     frames(&out)
-}
-
-fn text(index: u32, s: &str) -> StreamEvent {
-    StreamEvent::BlockDelta {
-        index,
-        delta: BlockDelta::Text(s.into()),
-    }
-}
-
-fn tool_start(index: u32, id: &str, name: &str) -> StreamEvent {
-    StreamEvent::BlockStart {
-        index,
-        start: BlockStart::ToolUse {
-            id: id.into(),
-            name: name.into(),
-        },
-    }
-}
-
-fn tool_input(index: u32, s: &str) -> StreamEvent {
-    StreamEvent::BlockDelta {
-        index,
-        delta: BlockDelta::ToolInput(s.into()),
-    }
 }
 
 fn usage() -> Usage {

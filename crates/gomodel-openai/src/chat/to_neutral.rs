@@ -60,8 +60,28 @@ pub(crate) fn check_unknown(unknown: &Map<String, Value>) -> Result<(), GatewayE
     }
 }
 
-fn refuse(param: &str, message: &str) -> Result<(), GatewayError> {
+pub(crate) fn refuse(param: &str, message: &str) -> Result<(), GatewayError> {
     Err(GatewayError::invalid_param(param, message))
+}
+
+/// `top_logprobs` is range-checked as OpenAI does; any value above 0 is refused, since Bedrock
+/// models do not return log probabilities.
+pub(crate) fn check_top_logprobs(top: Option<i64>) -> Result<(), GatewayError> {
+    if let Some(top) = top {
+        if !(0..=20).contains(&top) {
+            return refuse(
+                "top_logprobs",
+                "Invalid 'top_logprobs': expected a value between 0 and 20.",
+            );
+        }
+        if top > 0 {
+            return refuse(
+                "top_logprobs",
+                "'top_logprobs' is not supported: Bedrock models do not return log probabilities.",
+            );
+        }
+    }
+    Ok(())
 }
 
 fn check_unsupported(req: &ChatCompletionRequest) -> Result<(), GatewayError> {
@@ -85,20 +105,7 @@ fn check_unsupported(req: &ChatCompletionRequest) -> Result<(), GatewayError> {
             "'logprobs' is not supported: Bedrock models do not return log probabilities.",
         );
     }
-    if let Some(top) = req.top_logprobs {
-        if !(0..=20).contains(&top) {
-            return refuse(
-                "top_logprobs",
-                "Invalid 'top_logprobs': expected a value between 0 and 20.",
-            );
-        }
-        if top > 0 {
-            return refuse(
-                "top_logprobs",
-                "'top_logprobs' is not supported: Bedrock models do not return log probabilities.",
-            );
-        }
-    }
+    check_top_logprobs(req.top_logprobs)?;
     if req.logit_bias.as_ref().is_some_and(|b| !b.is_empty()) {
         return refuse(
             "logit_bias",

@@ -6,7 +6,10 @@
 use super::request::{InputItem, InputParam, InputPart, ItemContent};
 use crate::b64;
 use crate::chat::media::{self, DocNames};
-use crate::chat::messages::{check_cache_control, missing, part_text, tool_use, unsupported_part};
+use crate::chat::messages::{
+    assistant_parts, empty_content, impl_part, missing, part_text, push_turn, system_parts,
+    tool_use, unsupported_part, user_parts,
+};
 use crate::chat::{FileRef, FunctionCall, ToolCall};
 use bytes::Bytes;
 use gomodel_core::chat::{ContentBlock, Message, Role, SystemBlock, ToolResultContent};
@@ -16,11 +19,7 @@ use gomodel_core::GatewayError;
 /// bytes, base64 here) rather than a reasoning signature, so both survive the round trip.
 pub(crate) const REDACTED_PREFIX: &str = "gomodel-redacted:";
 
-/// The converted conversation.
-pub(super) struct Conversation {
-    pub system: Vec<SystemBlock>,
-    pub messages: Vec<Message>,
-}
+pub(super) use crate::chat::messages::Conversation;
 
 pub(super) fn convert(
     instructions: Option<String>,
@@ -64,20 +63,8 @@ struct Builder {
 }
 
 impl Builder {
-    /// Appends blocks, merging into the previous turn of the same role: Bedrock requires strict
-    /// alternation, and the Responses API spreads one assistant turn over several items
-    /// (reasoning, message, function calls) and one tool-result turn over several outputs.
     fn push(&mut self, role: Role, blocks: Vec<ContentBlock>) {
-        if blocks.is_empty() {
-            return;
-        }
-        match self.messages.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => self.messages.push(Message {
-                role,
-                content: blocks,
-            }),
-        }
+        push_turn(&mut self.messages, role, blocks);
     }
 
     fn item(&mut self, item: InputItem, p: &str) -> Result<(), GatewayError> {
@@ -115,10 +102,7 @@ impl Builder {
         };
         if let ItemContent::Parts(parts) = &content {
             if parts.is_empty() {
-                return Err(GatewayError::invalid_param(
-                    format!("{p}.content"),
-                    format!("Invalid '{p}.content': empty array. Expected an array with minimum length 1, but got an empty array instead."),
-                ));
+                return Err(empty_content(p));
             }
         }
         match role.as_str() {
@@ -141,22 +125,7 @@ impl Builder {
                     self.system.push(SystemBlock::Text(text));
                 }
             }
-            ItemContent::Parts(parts) => {
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    if part.kind != "input_text" {
-                        return Err(unsupported_part(&part.kind, &pp, &["input_text"]));
-                    }
-                    let text = part_text(part.text, &pp)?;
-                    if !text.is_empty() {
-                        self.system.push(SystemBlock::Text(text));
-                    }
-                    if cache {
-                        self.system.push(SystemBlock::CachePoint);
-                    }
-                }
-            }
+            ItemContent::Parts(parts) => system_parts(parts, p, "input_text", &mut self.system)?,
         }
         Ok(())
     }
@@ -164,36 +133,18 @@ impl Builder {
     fn user_message(&mut self, content: ItemContent, p: &str) -> Result<(), GatewayError> {
         let blocks = match content {
             ItemContent::Text(text) => vec![ContentBlock::Text(text)],
-            ItemContent::Parts(parts) => {
-                let mut blocks = Vec::with_capacity(parts.len());
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    let block = match part.kind.as_str() {
-                        "input_text" => ContentBlock::Text(part_text(part.text, &pp)?),
-                        "input_image" => image(part, &pp)?,
-                        "input_file" => self.file(part, &pp)?,
-                        "input_audio" => {
-                            return Err(GatewayError::invalid_param(
-                                pp,
-                                "Audio input is not supported by Bedrock models; send text, images or files.",
-                            ))
-                        }
-                        other => {
-                            return Err(unsupported_part(
-                                other,
-                                &pp,
-                                &["input_text", "input_image", "input_file"],
-                            ))
-                        }
-                    };
-                    blocks.push(block);
-                    if cache {
-                        blocks.push(ContentBlock::CachePoint);
-                    }
-                }
-                blocks
-            }
+            ItemContent::Parts(parts) => user_parts(parts, p, "input_text", |part, pp| match part
+                .kind
+                .as_str()
+            {
+                "input_image" => image(part, pp),
+                "input_file" => self.file(part, pp),
+                other => Err(unsupported_part(
+                    other,
+                    pp,
+                    &["input_text", "input_image", "input_file"],
+                )),
+            })?,
         };
         self.push(Role::User, blocks);
         Ok(())
@@ -205,30 +156,14 @@ impl Builder {
             // Empty text is dropped: Bedrock rejects blank text blocks.
             ItemContent::Text(text) if text.is_empty() => {}
             ItemContent::Text(text) => blocks.push(ContentBlock::Text(text)),
-            ItemContent::Parts(parts) => {
-                for (j, part) in parts.into_iter().enumerate() {
-                    let pp = format!("{p}.content[{j}]");
-                    let cache = cache_point(&part, &pp)?;
-                    let text = match part.kind.as_str() {
-                        // Some clients replay assistant turns with input parts.
-                        "output_text" | "input_text" => part_text(part.text, &pp)?,
-                        // A refusal the model gave earlier is still what it said.
-                        "refusal" => match part.refusal {
-                            Some(r) => r,
-                            None => return Err(missing(&format!("{pp}.refusal"))),
-                        },
-                        other => {
-                            return Err(unsupported_part(other, &pp, &["output_text", "refusal"]))
-                        }
-                    };
-                    if !text.is_empty() {
-                        blocks.push(ContentBlock::Text(text));
-                    }
-                    if cache {
-                        blocks.push(ContentBlock::CachePoint);
-                    }
-                }
-            }
+            // Some clients replay assistant turns with input parts.
+            ItemContent::Parts(parts) => assistant_parts(
+                parts,
+                p,
+                &["output_text", "input_text"],
+                &["output_text", "refusal"],
+                &mut blocks,
+            )?,
         }
         self.push(Role::Assistant, blocks);
         Ok(())
@@ -400,12 +335,4 @@ fn join_texts(content: Option<&ItemContent>, kind: &str) -> Option<String> {
     }
 }
 
-/// Whether the part asks for a cache point after it (extension `cache_control` or OpenAI's
-/// `prompt_cache_breakpoint`), as in chat.
-fn cache_point(part: &InputPart, pp: &str) -> Result<bool, GatewayError> {
-    if let Some(cc) = &part.cache_control {
-        check_cache_control(cc, &format!("{pp}.cache_control"))?;
-        return Ok(true);
-    }
-    Ok(part.prompt_cache_breakpoint.is_some())
-}
+impl_part!(InputPart);

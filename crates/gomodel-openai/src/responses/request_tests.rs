@@ -1,31 +1,18 @@
 //! Table-driven tests for request parsing and `to_neutral` (items → neutral messages).
 
 use super::*;
-use base64::Engine as _;
+use crate::test_support::{assistant, b64, text_block as text, user, with_fields, PDF, PNG};
 use bytes::Bytes;
 use gomodel_core::chat::{
     ChatRequest, ContentBlock, FunctionTool, ImageFormat, Message, ReasoningConfig,
-    ReasoningEffort, ResponseFormat, Role, SystemBlock, Tool, ToolChoice, ToolResultContent,
+    ReasoningEffort, ResponseFormat, SystemBlock, Tool, ToolChoice, ToolResultContent,
 };
 use gomodel_core::{ErrorKind, GatewayError};
 use serde_json::{json, Value};
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\n1 0 obj";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 /// A request body: `model` and a string input plus the given top-level fields.
 fn body(fields: Value) -> Value {
-    let mut b = json!({"model": "m", "input": "hi"});
-    if let (Some(obj), Some(extra)) = (b.as_object_mut(), fields.as_object()) {
-        for (k, v) in extra {
-            obj.insert(k.clone(), v.clone());
-        }
-    }
-    b
+    with_fields(json!({"model": "m", "input": "hi"}), fields)
 }
 
 fn convert(body: Value) -> Result<ChatRequest, GatewayError> {
@@ -41,24 +28,6 @@ fn ok(body: Value) -> ChatRequest {
 
 fn items(input: Value) -> Vec<Message> {
     ok(body(json!({ "input": input }))).messages
-}
-
-fn user(blocks: Vec<ContentBlock>) -> Message {
-    Message {
-        role: Role::User,
-        content: blocks,
-    }
-}
-
-fn assistant(blocks: Vec<ContentBlock>) -> Message {
-    Message {
-        role: Role::Assistant,
-        content: blocks,
-    }
-}
-
-fn text(s: &str) -> ContentBlock {
-    ContentBlock::Text(s.to_owned())
 }
 
 fn tool_use(id: &str, name: &str, input: Value) -> ContentBlock {

@@ -309,6 +309,23 @@ pub fn from_neutral<'a>(
         }
     }
     let text = output_text(&output);
+    let usage = Some(ResponseUsage::from(&resp.usage));
+    let mut response = lifecycle(id, model, created_at, echo, outcome, output, usage);
+    response.output_text = Some(text);
+    response
+}
+
+/// A response object from its constant parts and where it stands (`output_text` left unset). A
+/// free function so the stream encoder's other fields stay borrowable while it is written.
+pub(crate) fn lifecycle<'a>(
+    id: &'a str,
+    model: &'a str,
+    created_at: u64,
+    echo: &'a RequestEcho,
+    outcome: Outcome,
+    output: Vec<OutputItem>,
+    usage: Option<ResponseUsage>,
+) -> Response<'a> {
     Response {
         id,
         object: "response",
@@ -318,8 +335,8 @@ pub fn from_neutral<'a>(
         incomplete_details: outcome.incomplete_details,
         model,
         output,
-        output_text: Some(text),
-        usage: Some(ResponseUsage::from(&resp.usage)),
+        output_text: None,
+        usage,
         echo,
     }
 }

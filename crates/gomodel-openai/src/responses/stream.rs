@@ -10,8 +10,9 @@
 
 use super::echo::RequestEcho;
 use super::response::{
-    failed, item_id, outcome, output_text, redacted_content, set_status, Outcome, OutputItem,
-    OutputText, Response, ResponseUsage, SummaryText, COMPLETED, INCOMPLETE, IN_PROGRESS,
+    failed, item_id, lifecycle, outcome, output_text, redacted_content, set_status, Outcome,
+    OutputItem, OutputText, Response, ResponseUsage, SummaryText, COMPLETED, INCOMPLETE,
+    IN_PROGRESS,
 };
 use crate::chat::check_stop;
 use crate::chat::stream::write_json;
@@ -610,31 +611,5 @@ impl ResponseEventEncoder {
         response.output_text = Some(output_text(&response.output));
         emit(&mut self.seq, out, kind, LifecycleEvent { response });
         self.closed = true;
-    }
-}
-
-/// A response object borrowing the encoder's constant parts (a free function so the encoder's
-/// other fields stay borrowable while it is written).
-fn lifecycle<'a>(
-    id: &'a str,
-    model: &'a str,
-    created_at: u64,
-    echo: &'a RequestEcho,
-    outcome: Outcome,
-    output: Vec<OutputItem>,
-    usage: Option<ResponseUsage>,
-) -> Response<'a> {
-    Response {
-        id,
-        object: "response",
-        created_at,
-        status: outcome.status,
-        error: outcome.error,
-        incomplete_details: outcome.incomplete_details,
-        model,
-        output,
-        output_text: None,
-        usage,
-        echo,
     }
 }

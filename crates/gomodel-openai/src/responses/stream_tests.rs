@@ -3,10 +3,9 @@
 
 use super::*;
 use crate::spec_check::assert_matches;
+use crate::test_support::{text_delta as text, tool_input, tool_start};
 use bytes::{Bytes, BytesMut};
-use gomodel_core::chat::{
-    BlockDelta, BlockStart, ChatResponse, ContentBlock, StopReason, StreamEvent, Usage,
-};
+use gomodel_core::chat::{BlockDelta, ChatResponse, ContentBlock, StopReason, StreamEvent, Usage};
 use gomodel_core::{ErrorKind, GatewayError};
 use serde_json::{json, Value};
 
@@ -91,13 +90,6 @@ fn kinds(evs: &[Value]) -> Vec<&str> {
     evs.iter().map(|e| e["type"].as_str().unwrap()).collect()
 }
 
-fn text(index: u32, s: &str) -> StreamEvent {
-    StreamEvent::BlockDelta {
-        index,
-        delta: BlockDelta::Text(s.into()),
-    }
-}
-
 fn reasoning(index: u32, s: &str) -> StreamEvent {
     StreamEvent::BlockDelta {
         index,
@@ -109,23 +101,6 @@ fn signature(index: u32, s: &str) -> StreamEvent {
     StreamEvent::BlockDelta {
         index,
         delta: BlockDelta::ReasoningSignature(s.into()),
-    }
-}
-
-fn tool_start(index: u32, id: &str, name: &str) -> StreamEvent {
-    StreamEvent::BlockStart {
-        index,
-        start: BlockStart::ToolUse {
-            id: id.into(),
-            name: name.into(),
-        },
-    }
-}
-
-fn tool_input(index: u32, s: &str) -> StreamEvent {
-    StreamEvent::BlockDelta {
-        index,
-        delta: BlockDelta::ToolInput(s.into()),
     }
 }
 

@@ -6,7 +6,9 @@ use super::items;
 use super::rebase;
 use super::request::{CreateResponseRequest, ResponseTool, TextFormat, ToolChoiceParam};
 use crate::chat::messages::missing;
-use crate::chat::to_neutral::{check_unknown, metadata, provider_extra, ranged, reasoning};
+use crate::chat::to_neutral::{
+    check_top_logprobs, check_unknown, metadata, provider_extra, ranged, reasoning, refuse,
+};
 use crate::chat::tools::{convert_response_format, convert_tool_choice, convert_tools};
 use crate::chat::{
     AllowedTools, ChatTool, FunctionDef, JsonSchemaFormat, NamedFunction, ResponseFormatParam,
@@ -80,10 +82,6 @@ pub fn to_neutral(
     })
 }
 
-fn refuse(param: &str, message: &str) -> Result<(), GatewayError> {
-    Err(GatewayError::invalid_param(param, message))
-}
-
 /// Features that need server-side state or capabilities this gateway does not have: a clear 400
 /// instead of a silently different answer.
 fn check_unsupported(req: &CreateResponseRequest) -> Result<(), GatewayError> {
@@ -127,20 +125,7 @@ fn check_unsupported(req: &CreateResponseRequest) -> Result<(), GatewayError> {
             "'moderation' is not supported; use Bedrock guardrails via 'bedrock.guardrail_config'.",
         );
     }
-    if let Some(top) = req.top_logprobs {
-        if !(0..=20).contains(&top) {
-            return refuse(
-                "top_logprobs",
-                "Invalid 'top_logprobs': expected a value between 0 and 20.",
-            );
-        }
-        if top > 0 {
-            return refuse(
-                "top_logprobs",
-                "'top_logprobs' is not supported: Bedrock models do not return log probabilities.",
-            );
-        }
-    }
+    check_top_logprobs(req.top_logprobs)?;
     match req.truncation.as_deref() {
         // `auto` is accepted but nothing is truncated: an over-long input fails with the
         // provider's context-length 400, which is what `disabled` promises anyway.
