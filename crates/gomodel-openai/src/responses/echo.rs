@@ -27,7 +27,8 @@ pub struct RequestEcho {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tool_calls: Option<i64>,
     pub truncation: String,
-    /// Always `false`: responses are not stored yet, whatever the client asked.
+    /// `false` here; the server sets it to whether it actually stored the response (`store`
+    /// defaults to true when usage storage is on, as OpenAI's does).
     pub store: bool,
     pub background: bool,
     /// Always `null` (a request with one is refused).

@@ -9,11 +9,12 @@
 //! repeats) → [`to_neutral`] → provider → [`check_stop`] + [`from_neutral`], or
 //! [`ResponseEventEncoder`] for SSE.
 //!
-//! Not supported (a 400 naming the parameter, never a silent drop): stored state
-//! (`previous_response_id`, `conversation`, `item_reference` items, `prompt`), `background`,
-//! built-in tools, log probabilities. `truncation: "auto"` is accepted but nothing is truncated:
-//! an over-long input gets the provider's context-length 400. `store` is accepted and reported
-//! as `false`. Reasoning items always carry the provider's signature in `encrypted_content`
+//! Stored state is the server's job: with storage on it keeps responses (`store`, default true)
+//! and resolves `previous_response_id` by prepending the stored conversation before
+//! [`to_neutral`]. Not supported (a 400 naming the parameter, never a silent drop):
+//! `conversation`, `item_reference` items, `prompt`, `background`, built-in tools, log
+//! probabilities. `truncation: "auto"` is accepted but nothing is truncated: an over-long input
+//! gets the provider's context-length 400. Reasoning items always carry the provider's signature in `encrypted_content`
 //! (redacted reasoning as `gomodel-redacted:<base64>`), so stateless multi-turn reasoning with
 //! tools works by sending the items back.
 
