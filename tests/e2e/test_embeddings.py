@@ -6,16 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import math
-import os
-import shutil
 import struct
-import subprocess
 import time
 from pathlib import Path
 
 import openai
 import pytest
 
+import node_sdk as node_sdk_module
 from harness import SONNET, body_of, words
 
 TITAN_V1 = "amazon.titan-embed-text-v1"
@@ -27,7 +25,6 @@ COHERE_V4 = "cohere.embed-v4:0"
 # model -> vector length without `dimensions`
 NATIVE = {TITAN_V1: 1536, TITAN_V2: 1024, COHERE_V3: 1024, COHERE_ML: 1024, COHERE_V4: 1536}
 
-NODE_DIR = Path(__file__).resolve().parents[1] / "node"
 
 
 def invokes(emu) -> list[dict]:
@@ -344,28 +341,11 @@ def test_configured_embedding_model_in_allowlist_mode(start_gateway, emu):
 
 @pytest.fixture(scope="module")
 def node_sdk() -> Path:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the openai npm package test needs Node.js 20+")
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=True).stdout.strip()
-    assert int(version.lstrip("v").split(".")[0]) >= 20, f"tests/node needs Node.js 20+, found {version}"
-    if not (NODE_DIR / "node_modules" / "openai").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "node is installed but npm is not: cannot install tests/node (npm ci)"
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True, timeout=300)
-    return Path(node)
+    return node_sdk_module.find_node()
 
 
 def run_node(node: Path, gateway, model: str, inputs) -> dict:
-    out = subprocess.run(
-        [str(node), str(NODE_DIR / "embeddings.mjs"), f"{gateway.url}/v1", gateway.master_key, model, json.dumps(inputs)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "OPENAI_LOG": "warn"},
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
+    return node_sdk_module.run_script(node, "embeddings.mjs", gateway, model, json.dumps(inputs))
 
 
 @pytest.mark.parametrize("model", [TITAN_V2, COHERE_V4])

@@ -19,6 +19,7 @@ import pytest
 from pydantic import BaseModel
 
 import openapi_schema
+import node_sdk
 import validating
 from harness import PROFILE_ONLY_US, SONNET, body_of, last_converse
 
@@ -418,3 +419,34 @@ def test_mid_stream_throttle_fails_the_response(rclient, emu):
     assert failed.output[0].type == "message" and failed.output[0].status == "incomplete"
     ex = raw()
     assert ex.eof and ex.events[-1].event == "response.failed"
+
+
+# ---------------------------------------------------------------------------------------------------
+# a second real client: the official `openai` npm package under Node.js
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def node():
+    return node_sdk.find_node()
+
+
+def test_node_sdk_plain_and_streamed(node, gateway, rclient):
+    got = node_sdk.run_script(node, "responses.mjs", gateway, SONNET, "hello from node")
+    assert "sdk_error" not in got, got
+    plain, streamed = got["plain"], got["streamed"]
+    assert plain["id"].startswith("resp_") and plain["status"] == "completed"
+    assert plain["output_text"] == "You said: hello from node"
+    # The Node SDK's stream helper assembles the same answer from the deltas as the plain call.
+    assert len(streamed["deltas"]) > 1
+    assert "".join(streamed["deltas"]) == streamed["output_text"] == plain["output_text"]
+    assert streamed["status"] == "completed"
+    assert plain["usage"] == streamed["usage"]
+    assert plain["usage"]["total_tokens"] == plain["usage"]["input_tokens"] + plain["usage"]["output_tokens"] > 0
+    # And the Python SDK sees the same answer for the same input.
+    assert rclient.responses.create(model=SONNET, input="hello from node", max_output_tokens=200).output_text == plain["output_text"]
+
+
+def test_node_sdk_sees_upstream_throttling(node, gateway):
+    got = node_sdk.run_script(node, "responses.mjs", gateway, SONNET, "[[emu:error=ThrottlingException]]")
+    assert got["sdk_error"]["status"] == 429
