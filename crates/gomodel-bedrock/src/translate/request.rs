@@ -167,17 +167,14 @@ pub fn to_converse(req: ChatRequest) -> Result<ConverseCall, GatewayError> {
         }
     }
     let mut inference_config = inference_config(inference)?;
-    if let Some(effort) = reasoning.and_then(|r| adaptive_effort(caps, r)) {
-        output_config
-            .get_or_insert_with(w::OutputConfig::default)
-            .effort = Some(effort.to_owned());
-    } else if let Some(reasoning) = reasoning {
+    if let Some(reasoning) = reasoning {
         apply_reasoning(
             &model,
             caps,
             reasoning,
             &mut inference_config,
             additional.get_or_insert_with(Map::new),
+            &mut output_config,
         )?;
     }
 
@@ -627,7 +624,8 @@ fn effort_budget(effort: ReasoningEffort) -> u32 {
         .map_or(MIN_THINKING_BUDGET, |(_, b)| *b)
 }
 
-/// Anthropic extended thinking: `additionalModelRequestFields.thinking`. Other vendors spell
+/// Reasoning in the family's form: adaptive effort (`outputConfig.effort`), Anthropic extended
+/// thinking (`additionalModelRequestFields.thinking`) or Nova's `reasoningConfig`. Other vendors spell
 /// reasoning differently per model, so they get a 400 pointing at the pass-through instead of a
 /// guess. A `thinking` object the client passed through explicitly wins.
 fn apply_reasoning(
@@ -636,7 +634,12 @@ fn apply_reasoning(
     reasoning: ReasoningConfig,
     inference: &mut w::InferenceConfiguration,
     additional: &mut Map<String, Value>,
+    output: &mut Option<w::OutputConfig>,
 ) -> Result<(), GatewayError> {
+    if let Some(effort) = adaptive_effort(caps, reasoning) {
+        output.get_or_insert_with(w::OutputConfig::default).effort = Some(effort.to_owned());
+        return Ok(());
+    }
     let (budget, param) = match (reasoning.budget_tokens, reasoning.effort) {
         (Some(b), _) => (b, "reasoning.budget_tokens"),
         (None, Some(e)) => (effort_budget(e), "reasoning_effort"),
