@@ -243,7 +243,7 @@ impl Upstream {
         } else {
             let credentials = self.credentials.get().await?;
             let signed = sign::sign_headers(
-                credentials.identity(),
+                &credentials,
                 &self.endpoints.region,
                 SystemTime::now(),
                 &self.signing,

@@ -29,8 +29,28 @@ pub(crate) const TOTALS: &str = "COUNT(*) AS requests, \
      CAST(COALESCE(SUM(reasoning_tokens), 0) AS BIGINT) AS reasoning_tokens, \
      CAST(AVG(latency_ms) AS DOUBLE PRECISION) AS avg_latency_ms";
 
-/// Rows per INSERT: far below both databases' bind-parameter limits (18 columns × 256).
-pub(crate) const INSERT_CHUNK: usize = 256;
+/// Rows per INSERT, largest first: far below both databases' bind-parameter limits
+/// (18 columns × 256). Only these sizes are ever used, so each connection's prepared-statement
+/// cache holds at most five INSERT texts. (One statement per batch length made every flush
+/// prepare a fresh ~4,600-parameter statement and kept up to 100 of them cached per connection:
+/// tens of MB of RSS and a prepare per flush.)
+pub(crate) const INSERT_CHUNKS: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// Splits `n` rows into INSERT sizes taken greedily from [`INSERT_CHUNKS`].
+pub(crate) fn insert_chunks(mut n: usize) -> impl Iterator<Item = usize> {
+    let mut sizes = INSERT_CHUNKS.iter().copied();
+    let mut size = sizes.next().unwrap_or(1);
+    std::iter::from_fn(move || {
+        while n > 0 {
+            if n >= size {
+                n -= size;
+                return Some(size);
+            }
+            size = sizes.next().unwrap_or(1);
+        }
+        None
+    })
+}
 
 /// Implements `Storage` for `$name { pool: sqlx::Pool<$db>, .. }`.
 macro_rules! storage_impl {
@@ -84,12 +104,15 @@ macro_rules! storage_impl {
             }
 
             async fn insert_usage(&self, batch: &[$crate::UsageRecord]) -> Result<(), $crate::StorageError> {
-                use $crate::backend::{clamp, Row, INSERT_CHUNK, USAGE_COLUMNS};
+                use $crate::backend::{clamp, insert_chunks, Row, USAGE_COLUMNS};
                 if batch.is_empty() {
                     return Ok(());
                 }
                 let mut tx = self.pool.begin().await?;
-                for chunk in batch.chunks(INSERT_CHUNK) {
+                let mut rest = batch;
+                for size in insert_chunks(batch.len()) {
+                    let (chunk, tail) = rest.split_at(size);
+                    rest = tail;
                     let rows = chunk.iter().map(|rec| Row {
                         created_at: rec.created_at_ms,
                         rec,
@@ -321,3 +344,36 @@ macro_rules! storage_impl {
 }
 
 pub(crate) use storage_impl;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_chunks_cover_every_row_with_few_fixed_sizes() {
+        for n in [
+            0usize, 1, 3, 4, 5, 63, 64, 255, 256, 257, 1000, 1750, 4096, 4097,
+        ] {
+            let sizes: Vec<usize> = insert_chunks(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n, "n={n}: {sizes:?}");
+            assert!(
+                sizes.iter().all(|s| INSERT_CHUNKS.contains(s)),
+                "n={n}: {sizes:?}"
+            );
+            assert!(
+                sizes.windows(2).all(|w| w[0] >= w[1]),
+                "largest first: {sizes:?}"
+            );
+            // Whole 256-row statements, then at most three of each smaller size.
+            assert!(
+                sizes.len() <= n / 256 + 12,
+                "n={n}: {} statements",
+                sizes.len()
+            );
+        }
+        assert_eq!(
+            insert_chunks(1750).collect::<Vec<_>>(),
+            [256, 256, 256, 256, 256, 256, 64, 64, 64, 16, 4, 1, 1]
+        );
+    }
+}
