@@ -6,6 +6,7 @@ use crate::embed::{self, Options};
 use crate::endpoint::{self, Endpoints};
 use crate::errors::{self, bad_upstream};
 use crate::eventstream::MessageDecoder;
+use crate::model_urls::{ModelUrls, Operation};
 use crate::profiles::{self, ProfileRouting};
 use crate::retry::{self, RetryPolicy};
 use crate::sign::{self, CredentialCache};
@@ -21,8 +22,8 @@ use gomodel_core::chat::{ChatRequest, ChatResponse, StreamEvent};
 use gomodel_core::embed::{EmbedRequest, EmbedResponse};
 use gomodel_core::model::{is_geo_prefix, ModelInfo, ModelsMode};
 use gomodel_core::{ErrorKind, EventStream, GatewayError, Provider};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::Method;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
@@ -160,6 +161,7 @@ pub struct Upstream {
     routing: ProfileRouting,
     /// Profile-only base id → the inference profile it is sent to (see `profiles`).
     routes: ArcSwap<HashMap<String, String>>,
+    urls: ModelUrls,
 }
 
 impl Upstream {
@@ -211,50 +213,52 @@ impl Upstream {
         Some(profile)
     }
 
-    fn model_url(&self, model: &str, operation: &str) -> String {
-        let mut url = String::with_capacity(self.endpoints.runtime.len() + model.len() * 2 + 32);
-        url.push_str(&self.endpoints.runtime);
-        url.push_str("/model/");
-        url.extend(utf8_percent_encode(model, UNRESERVED_ONLY));
-        url.push('/');
-        url.push_str(operation);
-        url
-    }
-
     /// Signs and sends one request; a non-2xx answer becomes the mapped `GatewayError`.
     /// `timeout` bounds the whole exchange including the body (None: the caller bounds it).
     #[allow(clippy::too_many_arguments)] // one private call site per operation kind
     async fn send(
         &self,
         method: Method,
-        url: &str,
+        url: Url,
         body: Bytes,
         headers: &[(&str, &str)],
         timeout: Option<Duration>,
         what: &'static str,
         model: Option<&str>,
     ) -> Result<reqwest::Response, GatewayError> {
-        let mut builder = self.http.request(method.clone(), url);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        if let Some(bearer) = &self.bearer {
-            builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
-        } else {
-            let credentials = self.credentials.get().await?;
-            let signed = sign::sign_headers(
-                &credentials,
+        let credentials = match &self.bearer {
+            Some(_) => None,
+            None => Some(self.credentials.get().await?),
+        };
+        // Signed over the parsed URL's text: exactly what goes on the wire.
+        let signed = match &credentials {
+            Some(credentials) => Some(sign::sign_headers(
+                credentials,
                 &self.endpoints.region,
                 SystemTime::now(),
                 &self.signing,
                 method.as_str(),
-                url,
+                url.as_str(),
                 headers,
                 &body,
-            )?;
-            for (name, value) in signed {
-                builder = builder.header(name, value);
+            )?),
+            None => None,
+        };
+        let mut builder = self.http.request(method, url);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        match (&self.bearer, signed) {
+            (Some(bearer), _) => {
+                builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
             }
+            (None, Some(signed)) => {
+                for (name, value) in signed {
+                    // `from_static`: a known-valid name without the copy `&str` parsing makes.
+                    builder = builder.header(http::HeaderName::from_static(name), value);
+                }
+            }
+            (None, None) => {}
         }
         if !body.is_empty() {
             builder = builder.body(body);
@@ -287,11 +291,14 @@ impl Upstream {
         url: &str,
         what: &'static str,
     ) -> Result<T, GatewayError> {
+        let url = Url::parse(url).map_err(|e| {
+            GatewayError::internal(format!("invalid Bedrock {what} URL {url}: {e}"))
+        })?;
         let bytes = retry::run(&self.retry, &self.name, what, || async {
             let resp = self
                 .send(
                     Method::GET,
-                    url,
+                    url.clone(),
                     Bytes::new(),
                     &[],
                     Some(self.timeouts.listing),
@@ -313,17 +320,17 @@ impl Upstream {
     async fn post_model(
         &self,
         model: &str,
-        operation: &str,
+        operation: Operation,
         body: Bytes,
         what: &'static str,
     ) -> Result<(Bytes, Option<u64>), GatewayError> {
-        let url = self.model_url(model, operation);
+        let url = self.urls.get(model, operation)?;
         // Nothing reached the client yet, so the whole exchange may be retried.
         retry::run(&self.retry, &self.name, what, || async {
             let resp = self
                 .send(
                     Method::POST,
-                    &url,
+                    url.clone(),
                     body.clone(),
                     &[("content-type", JSON), ("accept", JSON)],
                     Some(self.timeouts.request),
@@ -445,7 +452,6 @@ impl BedrockProvider {
         Ok(Self {
             up: Arc::new(Upstream {
                 name: settings.name,
-                endpoints,
                 http,
                 credentials,
                 signing: sign::settings(),
@@ -454,6 +460,8 @@ impl BedrockProvider {
                 retry: settings.retry,
                 routing: settings.inference_profiles,
                 routes: ArcSwap::from_pointee(HashMap::new()),
+                urls: ModelUrls::new(&endpoints.runtime),
+                endpoints,
             }),
             models,
             mode: settings.models_mode,
@@ -550,7 +558,7 @@ impl BedrockProvider {
             let body = Bytes::from(options.body(batch)?);
             let (bytes, header_tokens) = self
                 .up
-                .post_model(model, "invoke", body, "InvokeModel")
+                .post_model(model, Operation::Invoke, body, "InvokeModel")
                 .await?;
             options.parse(&bytes, batch.len(), header_tokens)
         })
@@ -563,7 +571,7 @@ impl BedrockProvider {
         model: String,
         body: Bytes,
     ) -> Result<EventStream, GatewayError> {
-        let url = self.up.model_url(&model, "converse-stream");
+        let url = self.up.urls.get(&model, Operation::ConverseStream)?;
         let timeouts = self.up.timeouts;
         // No whole-call timeout here: it would cut long streams. The headers get
         // `timeouts.request`, the body `timeouts.stream_idle` per chunk.
@@ -571,7 +579,7 @@ impl BedrockProvider {
             timeouts.request,
             self.up.send(
                 Method::POST,
-                &url,
+                url,
                 body,
                 &[("content-type", JSON)],
                 None,
@@ -694,7 +702,7 @@ impl BedrockProvider {
                 let body = body.clone();
                 async move {
                     self.up
-                        .post_model(&model, "converse", body, "Converse")
+                        .post_model(&model, Operation::Converse, body, "Converse")
                         .await
                 }
             })
@@ -829,18 +837,6 @@ mod tests {
         for (mode, id, want) in cases {
             let p = provider(mode, &["configured.model-v1"]);
             assert_eq!(p.accepts_unlisted(id), want, "{mode:?} {id}");
-        }
-    }
-
-    #[test]
-    fn model_urls_encode_the_id_once() {
-        let p = provider(ModelsMode::Fallback, &[]);
-        let cases = [
-            ("anthropic.claude-3-5-haiku-20241022-v1:0", "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse"),
-            ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.x.y-v1:0", "https://bedrock-runtime.us-east-1.amazonaws.com/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x.y-v1%3A0/converse"),
-        ];
-        for (id, want) in cases {
-            assert_eq!(p.up.model_url(id, "converse"), want);
         }
     }
 

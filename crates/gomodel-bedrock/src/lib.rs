@@ -7,6 +7,7 @@
 //! | [`wire`] | serde types per the AWS service models in `spec/` |
 //! | [`translate`] | neutral ⇄ Converse (request, response, stream events) |
 //! | [`endpoint`] | region / runtime URL / control-plane URL resolution |
+//! | [`model_urls`] | per-model runtime URLs, parsed once |
 //! | [`sign`] | SigV4 and the credential cache over the AWS default chain |
 //! | [`eventstream`] | `application/vnd.amazon.eventstream` body → messages |
 //! | [`errors`] | Bedrock exceptions → `GatewayError` |
@@ -23,6 +24,7 @@ pub mod errors;
 pub mod eventstream;
 pub mod fetch;
 pub mod guardrail;
+pub mod model_urls;
 pub mod profiles;
 pub mod retry;
 pub mod sign;

@@ -13,6 +13,8 @@ use std::sync::Arc;
 
 /// mimalloc instead of glibc malloc: the request path allocates many small, short-lived buffers
 /// (headers, JSON, signing), and glibc's allocator showed up at ~17 % of gateway CPU under load.
+/// (`--no-default-features` builds with the system allocator, for comparison.)
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
