@@ -226,7 +226,9 @@ def targets(R: Results):
     out.append(("Each stream frame forwarded as it arrives (content deltas per stream = direct's)",
                 f"{num(ge, 1)} vs {num(de, 1)}", verdict(fwd)))
     idle = (R.idle("gomodel") or {}).get("rss_kb")
-    out.append(("RSS idle ≤ 15 MB", f"{mb(idle)} MB", verdict(cmp(None if idle is None else idle / 1024, 15))))
+    anon = (R.idle("gomodel") or {}).get("anon_kb")
+    out.append(("RSS idle ≤ 15 MB", f"{mb(idle)} MB" + (f" ({mb(anon)} MB anonymous, the rest the binary's pages)" if anon else ""),
+                verdict(cmp(None if idle is None else idle / 1024, 15))))
     peak = peak_rss(R, "gomodel")
     out.append(("RSS at c=100 ≤ 30 MB", f"{mb(peak)} MB", verdict(cmp(None if peak is None else peak / 1024, 30))))
     flat, figure, errs = soak_flat(R)
@@ -342,7 +344,7 @@ def ratio_table(R, cs):
 
 
 def resources_table(R, cs):
-    head = ["contender", "processes", "RSS idle MB", "RSS peak at c=100 MB (sampled)", "VmHWM after load MB",
+    head = ["contender", "processes", "RSS idle MB", "of which anonymous MB", "RSS peak at c=100 MB (sampled)", "VmHWM after load MB",
             "CPU s / 1,000 req (c=10)", "upstream CPU s / 1,000 req (c=10)", "cold start → health ms (median)",
             "cold start → first completion ms (median)"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -356,7 +358,7 @@ def resources_table(R, cs):
             [proc(R.scenario(s, c), "upstream").get("rss_max_kb") or 0 for s in ("chat_c100", "stream_c100")] or [0]) or None
         cold = R.cold(c) or {}
         rows.append("| " + " | ".join([
-            LABELS[c] + (" (the emulator)" if c == "direct" else ""), num(idle.get("processes")), mb(idle.get("rss_kb")), mb(peak),
+            LABELS[c] + (" (the emulator)" if c == "direct" else ""), num(idle.get("processes")), mb(idle.get("rss_kb")), mb(idle.get("anon_kb")), mb(peak),
             mb(max(hwm) if hwm else None),
             num(proc(r10, label).get("cpu_s_per_1k"), 3),
             num(proc(r10, "upstream").get("cpu_s_per_1k"), 3),

@@ -16,6 +16,9 @@ pub struct ProcSample {
     pub rss_kb: u64,
     /// Sum of VmHWM (peak RSS) over the tree, KiB.
     pub hwm_kb: u64,
+    /// Sum of RssAnon over the tree, KiB: the private heap and stacks. The rest of RSS is
+    /// mostly clean, shared pages of the executable and libraries (`RssFile`).
+    pub anon_kb: u64,
     /// Sum of utime + stime over the tree, clock ticks.
     pub cpu_ticks: u64,
 }
@@ -44,6 +47,7 @@ pub fn sample_tree(root: u32) -> Result<ProcSample, String> {
         if let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) {
             out.rss_kb += status_kb(&status, "VmRSS:");
             out.hwm_kb += status_kb(&status, "VmHWM:");
+            out.anon_kb += status_kb(&status, "RssAnon:");
         }
         out.processes += 1;
     }

@@ -76,8 +76,10 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         })
         .cloned()
         .unwrap_or_else(|| {
-            let id = uuid::Uuid::new_v4().simple().to_string();
-            HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("unknown"))
+            // Encoded on the stack: the header value is the only allocation.
+            let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
+            let id = uuid::Uuid::new_v4().simple().encode_lower(&mut buf);
+            HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("unknown"))
         });
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut resp = next.run(req).await;
@@ -90,13 +92,14 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 pub async fn log_request(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.as_str().to_owned())
-        .unwrap_or_default();
-    let span = tracing::info_span!("request", request_id = %id);
+    // Clones share the request's buffers: no copy of the path or the id.
+    let uri = req.uri().clone();
+    let path = uri.path();
+    let id = req.extensions().get::<RequestId>().cloned();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id.as_ref().map_or("", RequestId::as_str)
+    );
     let resp = next.run(req).instrument(span.clone()).await;
     // Two decimals: sub-10µs precision is noise, and long float tails clutter every line.
     let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
