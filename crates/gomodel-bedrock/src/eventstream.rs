@@ -9,6 +9,7 @@ use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::Message;
 use bytes::{Bytes, BytesMut};
 use futures::stream::{BoxStream, Stream, StreamExt};
+use futures::FutureExt;
 use gomodel_core::{ErrorKind, GatewayError};
 use std::pin::Pin;
 use std::time::Duration;
@@ -85,31 +86,14 @@ impl MessageDecoder {
                 Err(e) => return Some(Err(broken(format!("invalid event-stream frame: {e}")))),
             }
 
-            let now = Instant::now();
-            // A configured idle limit too large to add to `now` means "practically never".
-            let deadline = now
-                .checked_add(self.idle)
-                .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
-            let timer = match &mut self.idle_timer {
-                Some(t) => {
-                    t.as_mut().reset(deadline);
-                    t
-                }
-                None => self
-                    .idle_timer
-                    .insert(Box::pin(tokio::time::sleep_until(deadline))),
-            };
-            let chunk = tokio::select! {
-                biased;
-                chunk = self.body.next() => chunk,
-                _ = timer.as_mut() => {
-                    return Some(Err(GatewayError::upstream(
-                        ErrorKind::Timeout,
-                        format!("Bedrock stream sent nothing for {} s", self.idle.as_secs()),
-                    )
-                    .with_code("timeout")
-                    .retryable(true)));
-                }
+            // A chunk already there needs no timer (the upstream connection usually has the
+            // next frames buffered); the idle limit is armed only to actually wait.
+            let chunk = match self.body.next().now_or_never() {
+                Some(chunk) => chunk,
+                None => match self.wait_for_chunk().await {
+                    Ok(chunk) => chunk,
+                    Err(timeout) => return Some(Err(timeout)),
+                },
             };
             match chunk {
                 Some(Ok(bytes)) => self.buf.extend_from_slice(&bytes),
@@ -122,6 +106,36 @@ impl MessageDecoder {
                     ))))
                 }
             }
+        }
+    }
+
+    /// The next body chunk, or the idle timeout error.
+    async fn wait_for_chunk(
+        &mut self,
+    ) -> Result<Option<Result<Bytes, GatewayError>>, GatewayError> {
+        let now = Instant::now();
+        // A configured idle limit too large to add to `now` means "practically never".
+        let deadline = now
+            .checked_add(self.idle)
+            .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600));
+        let timer = match &mut self.idle_timer {
+            Some(t) => {
+                t.as_mut().reset(deadline);
+                t
+            }
+            None => self
+                .idle_timer
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        tokio::select! {
+            biased;
+            chunk = self.body.next() => Ok(chunk),
+            _ = timer.as_mut() => Err(GatewayError::upstream(
+                ErrorKind::Timeout,
+                format!("Bedrock stream sent nothing for {} s", self.idle.as_secs()),
+            )
+            .with_code("timeout")
+            .retryable(true)),
         }
     }
 
