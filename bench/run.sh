@@ -238,6 +238,12 @@ if wait_http "$GM/health" 20; then
     "--target openai-chat --stream --url $GM --model '$CHAT_MODEL' --prompt '$STREAM_PROMPT' $GM_AUTH" \
     "--target openai-embeddings --url $GM --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS $EMBED_EXTRA $GM_AUTH" \
     --pid "gateway=$GM_PID" --pid "upstream=$UP_PID"
+  # The soak gets a fresh process, so its RSS series shows the soak's own memory, not what the
+  # embeddings scenario before it left in the allocator's caches.
+  stop_bg "$GM_PID"
+  start_bg "$LOGS/gomodel-soak.log" "${GOMODEL_ENV[@]}" "$BIN/gomodel"
+  GM_PID=$BG_PID
+  wait_http "$GM/health" 20 || log "  gomodel did not come back for the soak: $(tail -3 "$LOGS/gomodel-soak.log")"
   SOAK_SECS=$(( SOAK / 200 + 30 )); (( SOAK_SECS > 1200 )) && SOAK_SECS=1200
   DURATION_SAVED=$DURATION; DURATION=$SOAK_SECS; REQUESTS_SAVED=$REQUESTS; REQUESTS=$SOAK
   load soak gomodel -c 50 --target openai-chat --url "$GM" --model "$CHAT_MODEL" \
