@@ -226,39 +226,33 @@ impl Upstream {
         what: &'static str,
         model: Option<&str>,
     ) -> Result<reqwest::Response, GatewayError> {
-        let credentials = match &self.bearer {
+        // Signed before `request` takes the URL, over its text: exactly what goes on the wire.
+        let signed = match &self.bearer {
             Some(_) => None,
-            None => Some(self.credentials.get().await?),
-        };
-        // Signed over the parsed URL's text: exactly what goes on the wire.
-        let signed = match &credentials {
-            Some(credentials) => Some(sign::sign_headers(
-                credentials,
-                &self.endpoints.region,
-                SystemTime::now(),
-                &self.signing,
-                method.as_str(),
-                url.as_str(),
-                headers,
-                &body,
-            )?),
-            None => None,
+            None => {
+                let credentials = self.credentials.get().await?;
+                Some(sign::sign_headers(
+                    &credentials,
+                    &self.endpoints.region,
+                    SystemTime::now(),
+                    &self.signing,
+                    method.as_str(),
+                    url.as_str(),
+                    headers,
+                    &body,
+                )?)
+            }
         };
         let mut builder = self.http.request(method, url);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        match (&self.bearer, signed) {
-            (Some(bearer), _) => {
-                builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
-            }
-            (None, Some(signed)) => {
-                for (name, value) in signed {
-                    // `from_static`: a known-valid name without the copy `&str` parsing makes.
-                    builder = builder.header(http::HeaderName::from_static(name), value);
-                }
-            }
-            (None, None) => {}
+        if let Some(bearer) = &self.bearer {
+            builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
+        }
+        for (name, value) in signed.into_iter().flatten() {
+            // `from_static`: a known-valid name without the copy `&str` parsing makes.
+            builder = builder.header(http::HeaderName::from_static(name), value);
         }
         if !body.is_empty() {
             builder = builder.body(body);
