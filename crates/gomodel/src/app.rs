@@ -1,15 +1,14 @@
 //! The router and its middleware stack.
 
-use crate::auth::{self, MasterKey};
+use crate::audit;
+use crate::auth::MasterKey;
 use crate::error::AppError;
-use crate::extract::{payload_too_large, BodyLimit};
+use crate::front::{FrontConfig, FrontDoor};
 use crate::handlers::{
     admin, chat, embeddings, fallback, health, models, ready, responses, stored_responses,
 };
-use crate::usage::{self, Tracked, UsageSink};
-use crate::{audit, telemetry};
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::header;
+use crate::usage::UsageSink;
+use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
@@ -18,10 +17,7 @@ use gomodel_core::registry::Registry;
 use gomodel_core::{ErrorKind, ErrorSource, GatewayError};
 use gomodel_storage::Storage;
 use metrics_exporter_prometheus::PrometheusHandle;
-use std::any::Any;
 use std::sync::Arc;
-use tower::ServiceBuilder;
-use tower_http::catch_panic::CatchPanicLayer;
 
 /// What handlers share.
 pub struct AppState {
@@ -57,42 +53,24 @@ pub struct RouterOptions {
     pub body_limit_bytes: usize,
 }
 
-/// Builds the router.
+/// The gateway as served: the router behind its front door.
+pub type App = FrontDoor<Router>;
+
+/// Builds the gateway: the routes, behind the front door (request id, request log,
+/// catch-panic, body limit, auth and usage recording; see `front`).
 ///
-/// Middleware order, outermost first (each sees what the ones after it produce):
-/// 1. **request id**: accept `x-request-id` or generate one; echo it on every response, errors
-///    and panics included.
-/// 2. **request log**: one line per request (method, path, status, latency, model), inside
-///    a span carrying the request id.
-/// 3. **catch-panic**: a panicking handler becomes a 500 OpenAI error, never a dead connection
-///    or process; being inside 1–2, the 500 is still logged and carries the request id.
-/// 4. **body limit**: a declared `Content-Length` over the limit is refused with an
-///    OpenAI-shaped 413 before anything reads the body; `DefaultBodyLimit` makes the JSON
-///    extractor refuse chunked bodies over the limit the same way.
-/// 5. **auth** on `/v1`, `/v1/*` and `/admin/*` (only with a master key): 401
-///    `invalid_api_key`. Without a master key the admin API answers 403: it is never open.
-///
-/// On the usage endpoints (chat completions, embeddings, responses), route layers then record
-/// usage and metrics per request (`usage::track`) and, when enabled, log bodies (`audit`).
+/// With the audit log on, a route layer logs the usage endpoints' bodies. Without a master key
+/// the admin API answers 403: it is never open.
 ///
 /// Then routing: unknown paths get an OpenAI-shaped 404, known paths with the wrong method 405.
-pub fn router(state: Arc<AppState>, opts: RouterOptions) -> Router {
+pub fn router(state: Arc<AppState>, opts: RouterOptions) -> App {
     let limit = opts.body_limit_bytes;
-    let tracked = |endpoint: &'static str, route: MethodRouter<Arc<AppState>>| {
-        let route = match &state.audit {
-            Some(log) => route.route_layer(middleware::from_fn_with_state(
-                (log.clone(), limit),
-                audit::log_bodies,
-            )),
-            None => route,
-        };
-        route.route_layer(middleware::from_fn_with_state(
-            Tracked {
-                sink: state.usage.clone(),
-                endpoint,
-            },
-            usage::track,
-        ))
+    let audited = |route: MethodRouter<Arc<AppState>>| match &state.audit {
+        Some(log) => route.route_layer(middleware::from_fn_with_state(
+            (log.clone(), limit),
+            audit::log_bodies,
+        )),
+        None => route,
     };
     let admin_routes = Router::new()
         .route("/admin/usage", get(admin::usage))
@@ -102,23 +80,15 @@ pub fn router(state: Arc<AppState>, opts: RouterOptions) -> Router {
     } else {
         admin_routes.route_layer(middleware::from_fn(admin_needs_key))
     };
+    let usage = state.usage.clone();
     let routes = Router::new()
         .route("/health", get(health::health))
         .route("/health/ready", get(ready::ready))
         .route("/metrics", get(metrics_endpoint))
         .route("/v1/models", get(models::list))
-        .route(
-            "/v1/chat/completions",
-            tracked("chat.completions", post(chat::completions)),
-        )
-        .route(
-            "/v1/embeddings",
-            tracked("embeddings", post(embeddings::create)),
-        )
-        .route(
-            "/v1/responses",
-            tracked("responses", post(responses::create)),
-        )
+        .route("/v1/chat/completions", audited(post(chat::completions)))
+        .route("/v1/embeddings", audited(post(embeddings::create)))
+        .route("/v1/responses", audited(post(responses::create)))
         .route(
             "/v1/responses/{id}",
             get(stored_responses::get).delete(stored_responses::delete),
@@ -132,17 +102,13 @@ pub fn router(state: Arc<AppState>, opts: RouterOptions) -> Router {
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .fallback(fallback::not_found)
         .with_state(state);
-    let routes = match opts.master_key {
-        Some(key) => routes.layer(middleware::from_fn_with_state(key, auth::require_key)),
-        None => routes,
-    };
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(middleware::from_fn(telemetry::request_id))
-            .layer(middleware::from_fn(telemetry::log_request))
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(middleware::from_fn_with_state(limit, body_limit))
-            .layer(DefaultBodyLimit::max(limit)),
+    FrontDoor::new(
+        routes,
+        FrontConfig {
+            master_key: opts.master_key,
+            body_limit: limit,
+            usage,
+        },
     )
 }
 
@@ -160,32 +126,5 @@ async fn admin_needs_key(_req: Request, _next: Next) -> Response {
         )
         .with_code("admin_disabled"),
     )
-    .into_response()
-}
-
-/// Refuses a declared body over the limit up front (no point reading 1 GiB to reject it).
-async fn body_limit(State(limit): State<usize>, mut req: Request, next: Next) -> Response {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return AppError(payload_too_large(Some(limit))).into_response();
-    }
-    req.extensions_mut().insert(BodyLimit(limit));
-    next.run(req).await
-}
-
-fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
-    let detail = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".to_owned());
-    tracing::error!(panic = %detail, "handler panicked");
-    AppError(GatewayError::internal(
-        "The server had an error while processing your request.",
-    ))
     .into_response()
 }

@@ -1,10 +1,6 @@
 //! Master-key authentication for `/v1/*` and `/admin/*` (`GOMODEL_MASTER_KEY`).
 
-use crate::error::AppError;
-use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use gomodel_core::{ErrorKind, ErrorSource, GatewayError};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
@@ -31,25 +27,15 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
-/// Middleware: `/v1`, `/v1/*` and `/admin/*` need `Authorization: Bearer <key>` or
-/// `x-api-key: <key>`. Other paths (`/health`, `/metrics`) pass. Unknown `/v1/*` paths are
-/// checked too, so an unauthenticated caller learns nothing about which routes exist.
-pub async fn require_key(State(key): State<MasterKey>, req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let protected = path == "/v1"
-        || path.starts_with("/v1/")
-        || path == "/admin"
-        || path.starts_with("/admin/");
-    if !protected {
-        return next.run(req).await;
-    }
-    match check(&key, req.headers()) {
-        Ok(()) => next.run(req).await,
-        Err(e) => AppError(e).into_response(),
-    }
+/// `/v1`, `/v1/*` and `/admin/*` need `Authorization: Bearer <key>` or `x-api-key: <key>`.
+/// Other paths (`/health`, `/metrics`) pass. Unknown `/v1/*` paths are checked too, so an
+/// unauthenticated caller learns nothing about which routes exist.
+pub fn is_protected(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/") || path == "/admin" || path.starts_with("/admin/")
 }
 
-fn check(key: &MasterKey, headers: &HeaderMap) -> Result<(), GatewayError> {
+/// `Ok` when the request presents the master key; else the 401 to answer with.
+pub fn check(key: &MasterKey, headers: &HeaderMap) -> Result<(), GatewayError> {
     let bearer = headers
         .get_all(header::AUTHORIZATION)
         .iter()
@@ -105,6 +91,24 @@ fn bearer_token(value: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protected_paths() {
+        let cases = [
+            ("/v1", true),
+            ("/v1/chat/completions", true),
+            ("/v1/nope", true),
+            ("/admin", true),
+            ("/admin/usage", true),
+            ("/v1x", false),
+            ("/health", false),
+            ("/metrics", false),
+            ("/", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(is_protected(path), want, "{path}");
+        }
+    }
 
     #[test]
     fn bearer_parsing() {

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use gomodel_core::{ErrorKind, ErrorSource, GatewayError};
 use gomodel_openai::chat::ChatCompletionRequest;
 use gomodel_openai::embeddings::CreateEmbeddingRequest;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 /// A request body type with an OpenAI-style parser (errors name the JSON path at fault).
 pub trait OpenAiBody: Sized {
@@ -29,16 +30,19 @@ impl OpenAiBody for CreateEmbeddingRequest {
 
 pub struct OpenAiJson<T>(pub T);
 
-/// The configured body limit, put in the request extensions by the body-limit middleware so the
-/// 413 for a chunked body can name it.
+/// The configured body limit, put in the request extensions by the front door so the extractor
+/// refuses a chunked body over it with a 413 naming it.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyLimit(pub usize);
+
+/// For a router used without its front door.
+const DEFAULT_BODY_LIMIT: usize = gomodel_config::DEFAULT_BODY_LIMIT_BYTES;
 
 impl<S: Send + Sync, T: OpenAiBody> FromRequest<S> for OpenAiJson<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = read_body(req, state).await?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let body = read_body(req).await?;
         T::parse(&body).map(OpenAiJson).map_err(AppError)
     }
 }
@@ -50,29 +54,29 @@ pub struct OpenAiJsonWithBody<T>(pub T, pub Bytes);
 impl<S: Send + Sync, T: OpenAiBody> FromRequest<S> for OpenAiJsonWithBody<T> {
     type Rejection = AppError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let body = read_body(req, state).await?;
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let body = read_body(req).await?;
         let parsed = T::parse(&body).map_err(AppError)?;
         Ok(OpenAiJsonWithBody(parsed, body))
     }
 }
 
-async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, AppError> {
+async fn read_body(req: Request) -> Result<Bytes, AppError> {
     check_content_type(req.headers())?;
-    let limit = req.extensions().get::<BodyLimit>().map(|l| l.0);
-    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-        // `DefaultBodyLimit` makes buffering fail with 413 for chunked bodies over the limit
-        // (declared lengths are refused earlier by the body-limit middleware).
-        if rejection.status().as_u16() == 413 {
-            AppError(payload_too_large(limit))
-        } else {
-            AppError(GatewayError::invalid_request(format!(
-                "Could not read the request body: {}",
-                rejection.body_text()
-            )))
-        }
-    })?;
-    Ok(body)
+    // The front door always sets the limit; the fallback only matters for a bare router.
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+    // A declared length over the limit was refused up front; this catches chunked bodies.
+    let collected = Limited::new(req.into_body(), limit).collect().await;
+    match collected {
+        Ok(body) => Ok(body.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(AppError(payload_too_large(Some(limit)))),
+        Err(e) => Err(AppError(GatewayError::invalid_request(format!(
+            "Could not read the request body: {e}"
+        )))),
+    }
 }
 
 /// A missing content type is accepted (some HTTP clients omit it for JSON); a present one must

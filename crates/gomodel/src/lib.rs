@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod front;
 pub mod handlers;
 pub mod metrics;
 pub mod shutdown;

@@ -8,9 +8,14 @@
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gomodel_storage::metric as storage_metric;
-use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+use metrics::{
+    describe_counter, describe_gauge, describe_histogram, Counter, Histogram, SharedString, Unit,
+};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 pub const REQUESTS: &str = "gomodel_requests_total";
@@ -146,4 +151,87 @@ pub fn status_label(status: u16) -> metrics::SharedString {
         other => return metrics::SharedString::from(other.to_string()),
     };
     metrics::SharedString::const_str(s)
+}
+
+/// The token kinds of [`TOKENS`], in the order of [`Series::tokens`].
+pub const TOKEN_KINDS: [&str; 4] = ["input", "output", "cached", "reasoning"];
+
+/// The handles of one request series: endpoint, provider, upstream model and status.
+pub struct Series {
+    pub requests: Counter,
+    pub duration: Histogram,
+    pub ttft: Histogram,
+    pub upstream: Histogram,
+    /// By [`TOKEN_KINDS`].
+    pub tokens: [Counter; 4],
+}
+
+impl Series {
+    fn register(endpoint: &'static str, provider: &str, model: &str, status: u16) -> Self {
+        let endpoint = SharedString::const_str(endpoint);
+        let provider = SharedString::from(Arc::<str>::from(provider));
+        let model = SharedString::from(Arc::<str>::from(model));
+        let timing = |name: &'static str| {
+            metrics::histogram!(name, "endpoint" => endpoint.clone(),
+                "provider" => provider.clone(), "model" => model.clone())
+        };
+        Series {
+            requests: metrics::counter!(REQUESTS, "endpoint" => endpoint.clone(),
+                "provider" => provider.clone(), "model" => model.clone(),
+                "status" => status_label(status)),
+            duration: timing(REQUEST_DURATION),
+            ttft: timing(TTFT),
+            upstream: timing(UPSTREAM_DURATION),
+            tokens: TOKEN_KINDS.map(|kind| {
+                metrics::counter!(TOKENS, "provider" => provider.clone(),
+                    "model" => model.clone(), "type" => kind)
+            }),
+        }
+    }
+}
+
+/// Series handles by label set. The `metrics` macros build a label key and look the series up
+/// on every call (about five heap allocations per request); a request here finds its handles
+/// with one map look-up and no allocation. Label values come from configuration (providers,
+/// resolved models) and a fixed set of statuses, so the map stays small; the cap only guards
+/// against the unexpected (past it, handles are registered per request as before).
+#[derive(Default)]
+pub struct SeriesCache {
+    map: RwLock<HashMap<Box<str>, Arc<Series>>>,
+}
+
+impl SeriesCache {
+    const MAX_SERIES: usize = 4096;
+
+    pub fn get(
+        &self,
+        endpoint: &'static str,
+        provider: &str,
+        model: &str,
+        status: u16,
+    ) -> Arc<Series> {
+        thread_local! {
+            // The look-up key, built in a reused buffer.
+            static KEY: RefCell<String> = const { RefCell::new(String::new()) };
+        }
+        KEY.with_borrow_mut(|key| {
+            key.clear();
+            // NUL cannot occur in the label values (they are model ids and provider names).
+            let _ = write!(key, "{endpoint}\0{provider}\0{model}\0{status}");
+            let found = self
+                .map
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(key.as_str())
+                .cloned();
+            found.unwrap_or_else(|| {
+                let series = Arc::new(Series::register(endpoint, provider, model, status));
+                let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+                if map.len() >= Self::MAX_SERIES {
+                    return series;
+                }
+                map.entry(key.as_str().into()).or_insert(series).clone()
+            })
+        })
+    }
 }

@@ -1,8 +1,10 @@
 //! Serving with graceful shutdown: on SIGTERM/SIGINT stop accepting, let in-flight requests
 //! (streams included) finish for up to a drain timeout, then return so the process exits 0.
 
+use crate::app::App;
+use axum::extract::Request;
 use axum::serve::ListenerExt;
-use axum::Router;
+use axum::ServiceExt;
 use std::future::{Future, IntoFuture};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -41,7 +43,7 @@ pub async fn signal() {
 /// Serves `app` until `shutdown` resolves, then drains for at most `drain`.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
     drain: Duration,
 ) -> std::io::Result<()> {
@@ -52,7 +54,7 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
-    let server = axum::serve(listener, app)
+    let server = axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
         .with_graceful_shutdown(async move {
             shutdown.await;
             let _ = tx.send(());

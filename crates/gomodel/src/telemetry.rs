@@ -1,13 +1,7 @@
-//! Logging setup, request ids, and the one log line per request.
+//! Logging setup and request ids (the log line itself is written by the front door).
 
-use crate::error::ErrorSummary;
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use std::io::IsTerminal;
-use std::time::Instant;
-use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -56,7 +50,12 @@ pub struct RequestId(pub HeaderValue);
 
 impl RequestId {
     pub fn as_str(&self) -> &str {
-        self.0.to_str().unwrap_or("")
+        Self::str_of(&self.0)
+    }
+
+    /// The id as text ("" if it were not ASCII, which [`request_id_of`] rules out).
+    pub fn str_of(value: &HeaderValue) -> &str {
+        value.to_str().unwrap_or("")
     }
 }
 
@@ -64,11 +63,10 @@ impl RequestId {
 #[derive(Debug, Clone)]
 pub struct ServedModel(pub String);
 
-/// Middleware: takes the client's `x-request-id` when it is short printable ASCII (it ends up
-/// in logs, so anything else is replaced), otherwise generates one; echoes it on the response.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
+/// The client's `x-request-id` when it is short printable ASCII (it ends up in logs, so anything
+/// else is replaced), otherwise a generated one.
+pub fn request_id_of(headers: &HeaderMap) -> HeaderValue {
+    headers
         .get(&X_REQUEST_ID)
         .filter(|v| {
             let b = v.as_bytes();
@@ -80,48 +78,5 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
             let mut buf = [0u8; uuid::fmt::Simple::LENGTH];
             let id = uuid::Uuid::new_v4().simple().encode_lower(&mut buf);
             HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static("unknown"))
-        });
-    req.extensions_mut().insert(RequestId(id.clone()));
-    let mut resp = next.run(req).await;
-    resp.headers_mut().insert(X_REQUEST_ID.clone(), id);
-    resp
-}
-
-/// Middleware: one line per request when the response head is ready (for streams that is when
-/// streaming starts; the latency is then time-to-first-byte). Never logs headers or bodies.
-pub async fn log_request(req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().clone();
-    // Clones share the request's buffers: no copy of the path or the id.
-    let uri = req.uri().clone();
-    let path = uri.path();
-    let id = req.extensions().get::<RequestId>().cloned();
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id.as_ref().map_or("", RequestId::as_str)
-    );
-    let resp = next.run(req).instrument(span.clone()).await;
-    // Two decimals: sub-10µs precision is noise, and long float tails clutter every line.
-    let latency_ms = (start.elapsed().as_secs_f64() * 100_000.0).round() / 100.0;
-    let status = resp.status().as_u16();
-    let model = resp
-        .extensions()
-        .get::<ServedModel>()
-        .map(|m| m.0.as_str())
-        .unwrap_or("");
-    let _entered = span.enter();
-    match resp.extensions().get::<ErrorSummary>() {
-        Some(err) if status >= 500 => tracing::warn!(
-            %method, %path, status, latency_ms, model,
-            error_code = err.code.as_deref().unwrap_or(""), error = %err.message,
-            "request failed"
-        ),
-        Some(err) => tracing::info!(
-            %method, %path, status, latency_ms, model,
-            error_code = err.code.as_deref().unwrap_or(""), error = %err.message,
-            "request"
-        ),
-        None => tracing::info!(%method, %path, status, latency_ms, model, "request"),
-    }
-    resp
+        })
 }

@@ -1,9 +1,9 @@
 //! Per-request usage: one record and one set of metric updates per request on the usage
 //! endpoints (chat completions, embeddings, responses), errors included.
 //!
-//! The flow: the [`track`] route layer stamps a [`UsageCtx`] (start time, request id, key hash)
+//! The flow: the front door (`front`) stamps a [`UsageCtx`] (start time, request id, key hash)
 //! on the request; the handler fills a [`UsageInfo`] (provider, resolved model, tokens) and puts
-//! it on the response; `track` then records. A streamed answer is recorded instead by its
+//! it on the response; the front door then records. A streamed answer is recorded instead by its
 //! [`StreamUsage`] when the stream ends (tokens from the usage event, time to first token from
 //! the first content event), and the handler marks the response [`StreamRecorded`].
 //!
@@ -14,8 +14,7 @@ use crate::auth::presented_key;
 use crate::error::ErrorSummary;
 use crate::metrics as m;
 use crate::telemetry::{RequestId, ServedModel};
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use gomodel_core::chat::{BlockDelta, StreamEvent, Usage};
 use gomodel_core::registry::Route;
@@ -30,11 +29,15 @@ use std::time::{Duration, Instant};
 #[derive(Clone, Default)]
 pub struct UsageSink {
     recorder: Option<UsageRecorder>,
+    series: Arc<m::SeriesCache>,
 }
 
 impl UsageSink {
     pub fn new(recorder: Option<UsageRecorder>) -> Self {
-        UsageSink { recorder }
+        UsageSink {
+            recorder,
+            series: Arc::default(),
+        }
     }
 
     pub fn recorder(&self) -> Option<&UsageRecorder> {
@@ -42,23 +45,38 @@ impl UsageSink {
     }
 }
 
-/// Stamped on the request by [`track`].
+/// Stamped on the request by the front door on the usage endpoints. Cheap to clone (the
+/// handler takes a copy for a stream's [`StreamUsage`]).
 #[derive(Debug, Clone)]
-pub struct UsageCtx {
+pub struct UsageCtx(Arc<CtxInner>);
+
+#[derive(Debug)]
+struct CtxInner {
     start: Instant,
     started_at_ms: i64,
-    request_id: String,
+    request_id: HeaderValue,
     key_hash: Option<String>,
     endpoint: &'static str,
 }
 
 impl UsageCtx {
+    /// Starts timing a request to `endpoint` (`chat.completions`, `embeddings`, `responses`).
+    pub fn begin(endpoint: &'static str, headers: &HeaderMap, request_id: &HeaderValue) -> Self {
+        UsageCtx(Arc::new(CtxInner {
+            start: Instant::now(),
+            started_at_ms: gomodel_storage::now_ms(),
+            request_id: request_id.clone(),
+            key_hash: presented_key(headers).map(gomodel_storage::key_hash),
+            endpoint,
+        }))
+    }
+
     pub fn key_hash(&self) -> Option<&str> {
-        self.key_hash.as_deref()
+        self.0.key_hash.as_deref()
     }
 }
 
-/// What a handler learned about the request, put on the response for [`track`].
+/// What a handler learned about the request, put on the response for the front door.
 #[derive(Debug, Clone, Default)]
 pub struct UsageInfo {
     pub provider: String,
@@ -105,93 +123,65 @@ struct Ending {
     ttft: Option<Duration>,
 }
 
-/// The route layer's state: where to record and under which endpoint name.
-#[derive(Clone)]
-pub struct Tracked {
-    pub sink: UsageSink,
-    pub endpoint: &'static str,
-}
-
-/// Route layer for the usage endpoints (see the module docs).
-pub async fn track(State(t): State<Tracked>, mut req: Request, next: Next) -> Response {
-    let ctx = UsageCtx {
-        start: Instant::now(),
-        started_at_ms: gomodel_storage::now_ms(),
-        request_id: req
+impl UsageSink {
+    /// Records a finished non-streamed request from what the handler put on its response
+    /// (a stream records itself when it ends, see [`StreamUsage`]).
+    pub fn finish_response(&self, ctx: &UsageCtx, resp: &mut Response) {
+        if resp.extensions().get::<StreamRecorded>().is_some() {
+            return;
+        }
+        let info = resp
+            .extensions_mut()
+            .remove::<UsageInfo>()
+            .unwrap_or_default();
+        let model = resp
             .extensions()
-            .get::<RequestId>()
-            .map(|r| r.as_str().to_owned())
-            .unwrap_or_default(),
-        key_hash: presented_key(req.headers()).map(gomodel_storage::key_hash),
-        endpoint: t.endpoint,
-    };
-    req.extensions_mut().insert(ctx.clone());
-    let mut resp = next.run(req).await;
-    if resp.extensions().get::<StreamRecorded>().is_some() {
-        return resp;
+            .get::<ServedModel>()
+            .map(|m| m.0.clone())
+            .unwrap_or_default();
+        let err = resp.extensions().get::<ErrorSummary>();
+        let ending = Ending {
+            status: resp.status().as_u16(),
+            error_type: err.map(|e| e.code.clone().unwrap_or_else(|| e.error_type.to_owned())),
+            upstream_error: err.is_some_and(|e| e.upstream),
+            ttft: None,
+        };
+        self.finish(ctx, model, info, ending);
     }
-    let info = resp
-        .extensions_mut()
-        .remove::<UsageInfo>()
-        .unwrap_or_default();
-    let model = resp
-        .extensions()
-        .get::<ServedModel>()
-        .map(|m| m.0.clone())
-        .unwrap_or_default();
-    let err = resp.extensions().get::<ErrorSummary>();
-    let ending = Ending {
-        status: resp.status().as_u16(),
-        error_type: err.map(|e| e.code.clone().unwrap_or_else(|| e.error_type.to_owned())),
-        upstream_error: err.is_some_and(|e| e.upstream),
-        ttft: None,
-    };
-    t.sink.finish(&ctx, model, info, ending);
-    resp
 }
 
 impl UsageSink {
     fn finish(&self, ctx: &UsageCtx, model: String, info: UsageInfo, end: Ending) {
+        let ctx = &*ctx.0;
         let latency = ctx.start.elapsed();
-        // Shared strings: each label value is allocated once and reference-counted after.
-        let provider = SharedString::from(Arc::<str>::from(info.provider.as_str()));
-        let upstream_model = SharedString::from(Arc::<str>::from(info.resolved_model.as_str()));
-        let endpoint = SharedString::const_str(ctx.endpoint);
-        metrics::counter!(m::REQUESTS,
-            "endpoint" => endpoint.clone(), "provider" => provider.clone(),
-            "model" => upstream_model.clone(), "status" => m::status_label(end.status))
-        .increment(1);
-        metrics::histogram!(m::REQUEST_DURATION,
-            "endpoint" => endpoint.clone(), "provider" => provider.clone(), "model" => upstream_model.clone())
-        .record(latency.as_secs_f64());
+        let series = self.series.get(
+            ctx.endpoint,
+            &info.provider,
+            &info.resolved_model,
+            end.status,
+        );
+        series.requests.increment(1);
+        series.duration.record(latency.as_secs_f64());
         if let Some(ttft) = end.ttft {
-            metrics::histogram!(m::TTFT,
-                "endpoint" => endpoint.clone(), "provider" => provider.clone(), "model" => upstream_model.clone())
-            .record(ttft.as_secs_f64());
+            series.ttft.record(ttft.as_secs_f64());
         }
         if let Some(upstream) = info.upstream {
-            metrics::histogram!(m::UPSTREAM_DURATION,
-                "endpoint" => endpoint, "provider" => provider.clone(), "model" => upstream_model.clone())
-            .record(upstream.as_secs_f64());
+            series.upstream.record(upstream.as_secs_f64());
         }
         if end.upstream_error {
+            // Errors only: per-call registration is fine here.
+            let provider = SharedString::from(Arc::<str>::from(info.provider.as_str()));
             let code = end.error_type.clone().unwrap_or_default();
-            metrics::counter!(m::UPSTREAM_ERRORS, "provider" => provider.clone(), "code" => code)
+            metrics::counter!(m::UPSTREAM_ERRORS, "provider" => provider, "code" => code)
                 .increment(1);
         }
         let usage = info.usage.unwrap_or_default();
         let cached = usage.cache_read_tokens.unwrap_or(0);
         let reasoning = usage.reasoning_tokens.unwrap_or(0);
-        for (kind, n) in [
-            ("input", usage.input_tokens),
-            ("output", usage.output_tokens),
-            ("cached", cached),
-            ("reasoning", reasoning),
-        ] {
+        let counts = [usage.input_tokens, usage.output_tokens, cached, reasoning];
+        for (counter, n) in series.tokens.iter().zip(counts) {
             if n > 0 {
-                metrics::counter!(m::TOKENS,
-                    "provider" => provider.clone(), "model" => upstream_model.clone(), "type" => kind)
-                .increment(n);
+                counter.increment(n);
             }
         }
         let Some(recorder) = &self.recorder else {
@@ -199,7 +189,7 @@ impl UsageSink {
         };
         recorder.record(UsageRecord {
             created_at_ms: ctx.started_at_ms,
-            request_id: ctx.request_id.clone(),
+            request_id: RequestId::str_of(&ctx.request_id).to_owned(),
             provider: info.provider,
             model,
             resolved_model: info.resolved_model,
@@ -240,7 +230,7 @@ pub struct StreamUsage {
 const CLIENT_CLOSED: u16 = 499;
 
 impl StreamUsage {
-    /// `ctx` is `None` only when the route has no [`track`] layer (then nothing is recorded).
+    /// `ctx` is `None` only off the usage endpoints (then nothing is recorded).
     pub fn new(
         sink: UsageSink,
         ctx: Option<UsageCtx>,
@@ -270,11 +260,11 @@ impl StreamUsage {
                     BlockDelta::ReasoningSignature(_) | BlockDelta::RedactedReasoning(_) => false,
                 };
                 if content {
-                    self.ttft = Some(self.ctx.start.elapsed());
+                    self.ttft = Some(self.ctx.0.start.elapsed());
                 }
             }
             StreamEvent::BlockStart { .. } if self.ttft.is_none() => {
-                self.ttft = Some(self.ctx.start.elapsed());
+                self.ttft = Some(self.ctx.0.start.elapsed());
             }
             StreamEvent::Usage(u) => self.info.usage = Some(*u),
             _ => {}

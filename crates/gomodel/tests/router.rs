@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
 use axum::response::Response;
-use axum::Router;
+
 use bytes::Bytes;
 use futures::StreamExt;
-use gomodel::app::{router, AppState, RouterOptions};
+use gomodel::app::{router, App, AppState, RouterOptions};
 use gomodel::auth::MasterKey;
 use gomodel_core::chat::{
     BlockDelta, ChatRequest, ChatResponse, ContentBlock, StopReason, StreamEvent, Usage,
@@ -164,7 +164,7 @@ impl Provider for Fake {
     }
 }
 
-async fn app_with(key: Option<&str>, limit: usize) -> Router {
+async fn app_with(key: Option<&str>, limit: usize) -> App {
     let registry = Arc::new(Registry::new(vec![Arc::new(Fake)]));
     registry.refresh().await;
     router(
@@ -176,7 +176,7 @@ async fn app_with(key: Option<&str>, limit: usize) -> Router {
     )
 }
 
-async fn app() -> Router {
+async fn app() -> App {
     app_with(Some(KEY), 1 << 20).await
 }
 
@@ -192,7 +192,7 @@ fn chat_body(model: &str, stream: bool) -> Value {
     json!({"model": model, "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
 }
 
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, Response) {
+async fn send(app: &App, req: Request<Body>) -> (StatusCode, Response) {
     let resp = app.clone().oneshot(req).await.unwrap();
     (resp.status(), resp)
 }
@@ -252,7 +252,7 @@ async fn auth_matrix() {
     };
     let bearer = format!("Bearer {KEY}");
     let lower = format!("bearer {KEY}");
-    let cases: [(&str, &Router, Vec<(&str, &str)>, StatusCode); 9] = [
+    let cases: [(&str, &App, Vec<(&str, &str)>, StatusCode); 9] = [
         ("no header", &keyed, vec![], StatusCode::UNAUTHORIZED),
         (
             "bearer",

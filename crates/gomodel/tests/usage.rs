@@ -5,9 +5,9 @@
 use async_trait::async_trait;
 use axum::body::{to_bytes, Body};
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
+
 use futures::StreamExt;
-use gomodel::app::{router, AppState, RouterOptions};
+use gomodel::app::{router, App, AppState, RouterOptions};
 use gomodel::auth::MasterKey;
 use gomodel::usage::UsageSink;
 use gomodel_core::chat::{
@@ -97,7 +97,7 @@ impl Provider for Fake {
 }
 
 struct Setup {
-    app: Router,
+    app: App,
     storage: Arc<dyn Storage>,
     _writer: gomodel_storage::RecorderTask,
     _dir: tempfile::TempDir,
@@ -154,7 +154,7 @@ fn get(path: &str) -> Request<Body> {
         .unwrap()
 }
 
-async fn call(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
+async fn call(app: &App, req: Request<Body>) -> (StatusCode, Value) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let bytes = to_bytes(resp.into_body(), usize::MAX).await.unwrap();
@@ -166,7 +166,7 @@ async fn call(app: &Router, req: Request<Body>) -> (StatusCode, Value) {
 }
 
 /// The request-log rows by request id, once `n` rows exist.
-async fn rows(app: &Router, n: usize) -> std::collections::HashMap<String, Value> {
+async fn rows(app: &App, n: usize) -> std::collections::HashMap<String, Value> {
     for _ in 0..200 {
         let (status, page) = call(app, get("/admin/requests?limit=100")).await;
         assert_eq!(status, StatusCode::OK, "{page}");
