@@ -19,23 +19,22 @@ pub async fn completions(
     OpenAiJson(req): OpenAiJson<ChatCompletionRequest>,
 ) -> Response {
     let model = req.model.clone();
-    let request_id = handlers::request_id(request_id);
     let user = req.user.clone().or_else(|| req.safety_identifier.clone());
     let mut info = UsageInfo::new(req.is_stream(), user, req.metadata.clone());
     let ctx = usage.map(|Extension(c)| c);
-    let result = complete(&state, req, request_id, &mut info, ctx).await;
+    let result = complete(&state, req, &model, request_id, &mut info, ctx).await;
     handlers::tagged(result, model, info)
 }
 
 async fn complete(
     state: &AppState,
     req: ChatCompletionRequest,
-    request_id: String,
+    requested: &str,
+    request_id: Option<Extension<RequestId>>,
     info: &mut UsageInfo,
     ctx: Option<UsageCtx>,
 ) -> Result<Response, AppError> {
-    let requested = req.model.clone();
-    let route = handlers::chat_route(state, &requested, info, "chat completions")?;
+    let route = handlers::chat_route(state, requested, info, "chat completions")?;
     let stream = req.is_stream();
     let include_usage = req.include_usage();
     let neutral = to_neutral(req, route.model)?;
@@ -44,17 +43,17 @@ async fn complete(
 
     if !stream {
         let answer = handlers::answer(route.provider.as_ref(), neutral, info).await?;
-        return Ok(Json(from_neutral(answer, &id, &requested, created)).into_response());
+        return Ok(Json(from_neutral(answer, &id, requested, created)).into_response());
     }
-    let encoder = ChunkEncoder::new(id, requested.clone(), created, include_usage);
+    let encoder = ChunkEncoder::new(id, requested.to_owned(), created, include_usage);
     handlers::stream(
         state,
         route.provider.as_ref(),
         neutral,
         info,
         ctx,
-        requested,
-        request_id,
+        requested.to_owned(),
+        handlers::request_id(request_id),
         encoder,
         None,
     )
