@@ -1,5 +1,5 @@
 //! The Bedrock provider: settings, construction, and the `Provider` implementation over plain,
-//! SigV4-signed HTTP on the shared pooled `reqwest::Client`.
+//! SigV4-signed HTTP on the shared pooled [`HttpClient`].
 
 use crate::catalog;
 use crate::embed::{self, Options};
@@ -11,6 +11,7 @@ use crate::profiles::{self, ProfileRouting};
 use crate::retry::{self, RetryPolicy};
 use crate::sign::{self, CredentialCache};
 use crate::translate::{replay, request, response, stream, structured};
+use crate::transport::{HttpClient, Target};
 use crate::wire::converse::ConverseResponse;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
@@ -21,9 +22,12 @@ use futures::StreamExt;
 use gomodel_core::chat::{ChatRequest, ChatResponse, StreamEvent};
 use gomodel_core::embed::{EmbedRequest, EmbedResponse};
 use gomodel_core::model::{is_geo_prefix, ModelInfo, ModelsMode};
-use gomodel_core::{ErrorKind, EventStream, GatewayError, Provider};
+use gomodel_core::{EventStream, GatewayError, Provider};
+use http::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
+use http::{Method, Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
-use reqwest::{Method, Url};
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::fmt;
@@ -40,6 +44,12 @@ pub const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 const JSON: &str = "application/json";
+
+/// Sent on every call, as the shared reqwest client did before.
+const GOMODEL_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("gomodel/", env!("CARGO_PKG_VERSION")));
+/// reqwest's default `accept`, kept for calls that do not name one.
+const ANY: HeaderValue = HeaderValue::from_static("*/*");
 
 /// Time limits for upstream calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,23 +145,30 @@ impl BedrockSettings {
     }
 }
 
-/// A `reqwest::Client` suited to Bedrock (connect timeout, keep-alive pool, TCP_NODELAY), for
-/// callers that do not share one of their own.
-pub fn http_client(timeouts: &Timeouts) -> Result<reqwest::Client, GatewayError> {
-    reqwest::Client::builder()
-        .connect_timeout(timeouts.connect)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .tcp_keepalive(Duration::from_secs(60))
-        .build()
-        .map_err(|e| GatewayError::internal(format!("could not build the HTTP client: {e}")))
+/// A Bedrock client with `timeouts.connect` (keep-alive pool, TCP_NODELAY, environment
+/// proxies), for callers that do not share one of their own.
+pub fn http_client(timeouts: &Timeouts) -> Result<HttpClient, GatewayError> {
+    HttpClient::new(timeouts.connect)
+}
+
+/// One request to Bedrock, before signing.
+struct Call<'a> {
+    method: Method,
+    target: Target,
+    body: Bytes,
+    /// Signed along with `host`; static, so they become header values without a copy.
+    headers: &'static [(&'static str, &'static str)],
+    /// The operation, for error messages.
+    what: &'static str,
+    /// The model called, for error hints that name it.
+    model: Option<&'a str>,
 }
 
 /// Everything needed to send signed requests; shared by the provider and the catalog.
 pub struct Upstream {
     name: String,
     endpoints: Endpoints,
-    http: reqwest::Client,
+    http: HttpClient,
     credentials: Arc<CredentialCache>,
     signing: SigningSettings,
     timeouts: Timeouts,
@@ -213,70 +230,104 @@ impl Upstream {
         Some(profile)
     }
 
-    /// Signs and sends one request; a non-2xx answer becomes the mapped `GatewayError`.
-    /// `timeout` bounds the whole exchange including the body (None: the caller bounds it).
-    #[allow(clippy::too_many_arguments)] // one private call site per operation kind
-    async fn send(
+    /// Signs and sends one request; a non-2xx answer becomes the mapped `GatewayError`. Not
+    /// bounded in time: callers put their deadline around it (and around the body).
+    async fn send(&self, call: Call<'_>) -> Result<Response<Incoming>, GatewayError> {
+        let req = self
+            .signed_request(call.method, call.target, call.body, call.headers)
+            .await?;
+        let resp = self
+            .http
+            .request(req)
+            .await
+            .map_err(|e| errors::from_transport(&e, call.what))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let (parts, body) = resp.into_parts();
+        // The error body explains the failure; if even that breaks off, the status still maps.
+        let body = body
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let err = errors::from_response(parts.status.as_u16(), &parts.headers, &body, call.model);
+        if errors::is_expired_credentials(&err) {
+            self.credentials.invalidate();
+        }
+        tracing::debug!(provider = %self.name, operation = call.what, status = parts.status.as_u16(), code = ?err.code, "Bedrock error");
+        Err(err)
+    }
+
+    /// The request with the caller's headers and the authentication: the API key as `Bearer`,
+    /// else SigV4 over the URL text, which is exactly what goes on the wire.
+    async fn signed_request(
         &self,
         method: Method,
-        url: Url,
+        target: Target,
         body: Bytes,
-        headers: &[(&str, &str)],
-        timeout: Option<Duration>,
-        what: &'static str,
-        model: Option<&str>,
-    ) -> Result<reqwest::Response, GatewayError> {
-        // Signed before `request` takes the URL, over its text: exactly what goes on the wire.
-        let signed = match &self.bearer {
-            Some(_) => None,
+        headers: &'static [(&'static str, &'static str)],
+    ) -> Result<Request<Full<Bytes>>, GatewayError> {
+        // Room for the caller's headers, user-agent, accept and the three signing headers.
+        let mut map = HeaderMap::with_capacity(headers.len() + 5);
+        for (name, value) in headers {
+            map.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        map.insert(USER_AGENT, GOMODEL_AGENT);
+        map.entry(ACCEPT).or_insert(ANY);
+        match &self.bearer {
+            Some(bearer) => {
+                map.insert(AUTHORIZATION, bearer.clone());
+            }
             None => {
                 let credentials = self.credentials.get().await?;
-                Some(sign::sign_headers(
+                let signed = sign::sign_headers(
                     &credentials,
                     &self.endpoints.region,
                     SystemTime::now(),
                     &self.signing,
                     method.as_str(),
-                    url.as_str(),
+                    target.as_str(),
                     headers,
                     &body,
-                )?)
+                )?;
+                for (name, value) in signed {
+                    // `from_static`: a known-valid name without the copy `&str` parsing makes.
+                    map.insert(HeaderName::from_static(name), value);
+                }
             }
+        }
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = method;
+        *req.uri_mut() = target.uri().clone();
+        *req.headers_mut() = map;
+        Ok(req)
+    }
+
+    /// Sends `call` and reads its whole answer within `deadline`, as reqwest's per-request
+    /// timeout did; returns the answer headers and body.
+    async fn exchange(
+        &self,
+        call: Call<'_>,
+        deadline: Duration,
+    ) -> Result<(HeaderMap, Bytes), GatewayError> {
+        let what = call.what;
+        let whole = async {
+            let (parts, body) = self.send(call).await?.into_parts();
+            // Usually one chunk, handed over without a copy.
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| errors::from_transport(&e, what))?
+                .to_bytes();
+            Ok((parts.headers, bytes))
         };
-        let mut builder = self.http.request(method, url);
-        for (name, value) in headers {
-            builder = builder.header(*name, *value);
-        }
-        if let Some(bearer) = &self.bearer {
-            builder = builder.header(http::header::AUTHORIZATION, bearer.clone());
-        }
-        for (name, value) in signed.into_iter().flatten() {
-            // `from_static`: a known-valid name without the copy `&str` parsing makes.
-            builder = builder.header(http::HeaderName::from_static(name), value);
-        }
-        if !body.is_empty() {
-            builder = builder.body(body);
-        }
-        if let Some(t) = timeout {
-            builder = builder.timeout(t);
-        }
-        let resp = builder
-            .send()
+        tokio::time::timeout(deadline, whole)
             .await
-            .map_err(|e| errors::from_transport(&e, what))?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(resp);
-        }
-        let headers = resp.headers().clone();
-        // The error body explains the failure; if even that breaks off, the status still maps.
-        let body = resp.bytes().await.unwrap_or_default();
-        let err = errors::from_response(status.as_u16(), &headers, &body, model);
-        if errors::is_expired_credentials(&err) {
-            self.credentials.invalidate();
-        }
-        tracing::debug!(provider = %self.name, operation = what, status = status.as_u16(), code = ?err.code, "Bedrock error");
-        Err(err)
+            .unwrap_or_else(|_| Err(errors::deadline(what, deadline)))
     }
 
     /// A signed GET on the control plane, decoded as JSON.
@@ -285,24 +336,19 @@ impl Upstream {
         url: &str,
         what: &'static str,
     ) -> Result<T, GatewayError> {
-        let url = Url::parse(url).map_err(|e| {
+        let target = Target::parse(url).map_err(|e| {
             GatewayError::internal(format!("invalid Bedrock {what} URL {url}: {e}"))
         })?;
-        let bytes = retry::run(&self.retry, &self.name, what, || async {
-            let resp = self
-                .send(
-                    Method::GET,
-                    url.clone(),
-                    Bytes::new(),
-                    &[],
-                    Some(self.timeouts.listing),
-                    what,
-                    None,
-                )
-                .await?;
-            resp.bytes()
-                .await
-                .map_err(|e| errors::from_transport(&e, what))
+        let (_, bytes) = retry::run(&self.retry, &self.name, what, || {
+            let call = Call {
+                method: Method::GET,
+                target: target.clone(),
+                body: Bytes::new(),
+                headers: &[],
+                what,
+                model: None,
+            };
+            self.exchange(call, self.timeouts.listing)
         })
         .await?;
         serde_json::from_slice(&bytes)
@@ -318,38 +364,33 @@ impl Upstream {
         body: Bytes,
         what: &'static str,
     ) -> Result<(Bytes, Option<u64>), GatewayError> {
-        let url = self.urls.get(model, operation)?;
+        let target = self.urls.get(model, operation)?;
         // Nothing reached the client yet, so the whole exchange may be retried.
-        retry::run(&self.retry, &self.name, what, || async {
-            let resp = self
-                .send(
-                    Method::POST,
-                    url.clone(),
-                    body.clone(),
-                    &[("content-type", JSON), ("accept", JSON)],
-                    Some(self.timeouts.request),
-                    what,
-                    Some(model),
-                )
-                .await?;
-            let tokens = resp
-                .headers()
-                .get("x-amzn-bedrock-input-token-count")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok());
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| errors::from_transport(&e, what))?;
-            Ok((bytes, tokens))
+        let (headers, bytes) = retry::run(&self.retry, &self.name, what, || {
+            let call = Call {
+                method: Method::POST,
+                target: target.clone(),
+                body: body.clone(),
+                headers: &[("content-type", JSON), ("accept", JSON)],
+                what,
+                model: Some(model),
+            };
+            self.exchange(call, self.timeouts.request)
         })
-        .await
+        .await?;
+        let tokens = headers
+            .get("x-amzn-bedrock-input-token-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        Ok((bytes, tokens))
     }
 }
 
 /// The Amazon Bedrock provider.
 pub struct BedrockProvider {
     up: Arc<Upstream>,
+    /// For downloading image URLs from anywhere (redirects matter there), not for Bedrock.
+    fetch: reqwest::Client,
     models: Vec<String>,
     mode: ModelsMode,
     guardrail: Option<crate::guardrail::GuardrailSettings>,
@@ -359,9 +400,11 @@ impl BedrockProvider {
     /// Resolves the endpoints and loads the AWS default credential chain once. Missing
     /// credentials do not fail construction: they are logged, and requests fail with an error
     /// that lists the chain tried until credentials appear.
+    /// `http` talks to Bedrock; `fetch` downloads the image URLs of requests.
     pub async fn new(
         mut settings: BedrockSettings,
-        http: reqwest::Client,
+        http: HttpClient,
+        fetch: reqwest::Client,
     ) -> Result<Self, GatewayError> {
         // The SDK's region order: AWS_REGION / AWS_DEFAULT_REGION (already in the settings),
         // then the profile's `region` (IMDS is not asked: a region must be explicit here).
@@ -379,10 +422,15 @@ impl BedrockProvider {
         )?;
         // With an API key nothing is signed, so the chain (and its IMDS/STS probes) is skipped.
         if settings.api_key.is_some() {
-            return Self::build(settings, http, endpoints, CredentialCache::new(None));
+            return Self::build(
+                settings,
+                (http, fetch),
+                endpoints,
+                CredentialCache::new(None),
+            );
         }
         let credentials = CredentialCache::from_default_chain(&endpoints.region).await;
-        let provider = Self::build(settings, http, endpoints, credentials)?;
+        let provider = Self::build(settings, (http, fetch), endpoints, credentials)?;
         provider.warm_credentials();
         Ok(provider)
     }
@@ -391,7 +439,8 @@ impl BedrockProvider {
     /// chain (tests, embedding applications).
     pub fn with_credentials(
         settings: BedrockSettings,
-        http: reqwest::Client,
+        http: HttpClient,
+        fetch: reqwest::Client,
         credentials: SharedCredentialsProvider,
     ) -> Result<Self, GatewayError> {
         let endpoints = endpoint::resolve(
@@ -401,7 +450,7 @@ impl BedrockProvider {
         )?;
         Self::build(
             settings,
-            http,
+            (http, fetch),
             endpoints,
             CredentialCache::new(Some(credentials)),
         )
@@ -409,7 +458,7 @@ impl BedrockProvider {
 
     fn build(
         settings: BedrockSettings,
-        http: reqwest::Client,
+        (http, fetch): (HttpClient, reqwest::Client),
         endpoints: Endpoints,
         credentials: Arc<CredentialCache>,
     ) -> Result<Self, GatewayError> {
@@ -457,6 +506,7 @@ impl BedrockProvider {
                 urls: ModelUrls::new(&endpoints.runtime),
                 endpoints,
             }),
+            fetch,
             models,
             mode: settings.models_mode,
             guardrail: settings.guardrail,
@@ -565,37 +615,24 @@ impl BedrockProvider {
         model: String,
         body: Bytes,
     ) -> Result<EventStream, GatewayError> {
-        let url = self.up.urls.get(&model, Operation::ConverseStream)?;
+        let call = Call {
+            method: Method::POST,
+            target: self.up.urls.get(&model, Operation::ConverseStream)?,
+            body,
+            headers: &[("content-type", JSON)],
+            what: "ConverseStream",
+            model: Some(&model),
+        };
         let timeouts = self.up.timeouts;
-        // No whole-call timeout here: it would cut long streams. The headers get
+        // No whole-call deadline here: it would cut long streams. The headers get
         // `timeouts.request`, the body `timeouts.stream_idle` per chunk.
-        let resp = tokio::time::timeout(
-            timeouts.request,
-            self.up.send(
-                Method::POST,
-                url,
-                body,
-                &[("content-type", JSON)],
-                None,
-                "ConverseStream",
-                Some(&model),
-            ),
-        )
-        .await
-        .map_err(|_| {
-            GatewayError::upstream(
-                ErrorKind::Timeout,
-                format!(
-                    "Bedrock ConverseStream did not answer within {} s",
-                    timeouts.request.as_secs()
-                ),
-            )
-            .with_code("timeout")
-            .retryable(true)
-        })??;
-
+        let resp = tokio::time::timeout(timeouts.request, self.up.send(call))
+            .await
+            .unwrap_or_else(|_| Err(errors::deadline("ConverseStream", timeouts.request)))?;
+        // Chunks go to the decoder as they arrive.
         let body = resp
-            .bytes_stream()
+            .into_body()
+            .into_data_stream()
             .map(|r| r.map_err(|e| errors::from_transport(&e, "ConverseStream")));
         let mut pump = EventPump {
             decoder: MessageDecoder::new(body, timeouts.stream_idle),
@@ -679,7 +716,7 @@ impl BedrockProvider {
         stream: bool,
     ) -> Result<request::ConverseCall, GatewayError> {
         Self::check_model(&req.model)?;
-        crate::fetch::resolve_image_urls(&mut req, &self.up.http).await?;
+        crate::fetch::resolve_image_urls(&mut req, &self.fetch).await?;
         if let Some(g) = &self.guardrail {
             g.apply(&mut req.extra, stream);
         }
@@ -805,6 +842,7 @@ mod tests {
                 models_mode: mode,
                 ..Default::default()
             },
+            http_client(&Timeouts::default()).unwrap(),
             reqwest::Client::new(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
@@ -864,6 +902,7 @@ mod tests {
                 models_mode: ModelsMode::Allowlist,
                 ..Default::default()
             },
+            http_client(&Timeouts::default()).unwrap(),
             reqwest::Client::new(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
@@ -888,6 +927,7 @@ mod tests {
                 models: vec!["amazon.nova-lite-v1:0".into()],
                 ..Default::default()
             },
+            http_client(&Timeouts::default()).unwrap(),
             reqwest::Client::new(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )

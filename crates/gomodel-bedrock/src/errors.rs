@@ -120,17 +120,18 @@ pub fn from_stream_error(code: &str, message: &str, model: Option<&str>) -> Gate
     classify(code, None, message.to_owned(), model)
 }
 
-/// A transport failure talking to Bedrock (`what` names the operation, e.g. `Converse`).
-pub fn from_transport(err: &reqwest::Error, what: &str) -> GatewayError {
+/// A transport failure talking to Bedrock (`what` names the operation, e.g. `Converse`): a
+/// client error of the pool (connect, DNS, TLS, broken connection) or a body read error.
+pub fn from_transport(err: &(dyn std::error::Error + 'static), what: &str) -> GatewayError {
     let detail = error_chain(err);
-    if err.is_timeout() {
+    if timed_out_in(err) {
         GatewayError::upstream(
             ErrorKind::Timeout,
             format!("Bedrock {what} timed out: {detail}"),
         )
         .with_code("timeout")
         .retryable(true)
-    } else if err.is_connect() {
+    } else if is_connect(err) {
         GatewayError::upstream(
             ErrorKind::UpstreamError,
             format!("could not connect to Bedrock for {what}: {detail}"),
@@ -145,6 +146,40 @@ pub fn from_transport(err: &reqwest::Error, what: &str) -> GatewayError {
         .with_code("upstream_connection_error")
         .retryable(true)
     }
+}
+
+/// A call that did not finish within its deadline (`tokio::time::timeout` elapsed).
+pub fn deadline(what: &str, after: Duration) -> GatewayError {
+    GatewayError::upstream(
+        ErrorKind::Timeout,
+        format!(
+            "Bedrock {what} timed out: no answer within {} s",
+            after.as_secs()
+        ),
+    )
+    .with_code("timeout")
+    .retryable(true)
+}
+
+/// Whether anything in the chain is an I/O timeout (the connect timeout ends up there), as
+/// reqwest's `is_timeout` checked.
+fn timed_out_in(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// Whether the failure happened before a connection was up (refused, DNS, TLS handshake).
+fn is_connect(err: &(dyn std::error::Error + 'static)) -> bool {
+    err.downcast_ref::<hyper_util::client::legacy::Error>()
+        .is_some_and(hyper_util::client::legacy::Error::is_connect)
 }
 
 /// An answer Bedrock sent that we cannot use (bad JSON, missing members).

@@ -1,6 +1,6 @@
 //! Amazon Bedrock provider for gomodel: the neutral chat/embedding types over Bedrock Runtime
 //! (Converse, ConverseStream, InvokeModel) and the control plane (ListFoundationModels,
-//! ListInferenceProfiles), spoken as plain SigV4-signed HTTP on a shared `reqwest::Client`.
+//! ListInferenceProfiles), spoken as plain SigV4-signed HTTP on a shared hyper client ([`transport`]).
 //!
 //! | module | role |
 //! |---|---|
@@ -13,6 +13,7 @@
 //! | [`errors`] | Bedrock exceptions → `GatewayError` |
 //! | [`catalog`] | model listing and `ModelsMode` |
 //! | [`embed`] | InvokeModel embedding families (Titan, Cohere) |
+//! | [`transport`], [`proxy`] | the pooled HTTP client to Bedrock and its proxy-aware connector |
 //! | [`client`] | `BedrockSettings`, `BedrockProvider`, `impl Provider` |
 
 pub mod capabilities;
@@ -26,12 +27,15 @@ pub mod fetch;
 pub mod guardrail;
 pub mod model_urls;
 pub mod profiles;
+pub mod proxy;
 pub mod retry;
 pub mod sign;
 pub mod translate;
+pub mod transport;
 pub mod wire;
 
 pub use client::{http_client, BedrockProvider, BedrockSettings, Timeouts};
 pub use endpoint::Endpoints;
 pub use profiles::ProfileRouting;
 pub use retry::RetryPolicy;
+pub use transport::HttpClient;

@@ -126,6 +126,7 @@ impl Mock {
         tune(&mut settings);
         BedrockProvider::with_credentials(
             settings,
+            gomodel_bedrock::http_client(&Default::default()).unwrap(),
             reqwest::Client::new(),
             SharedCredentialsProvider::new(Credentials::new(
                 "AKIDTEST",

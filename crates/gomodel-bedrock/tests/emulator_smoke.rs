@@ -26,6 +26,7 @@ fn provider() -> BedrockProvider {
             region_fallback: Some("us-east-1".into()),
             ..Default::default()
         },
+        gomodel_bedrock::http_client(&Default::default()).unwrap(),
         reqwest::Client::new(),
         SharedCredentialsProvider::new(Credentials::new(
             "AKIDEMULATOR",

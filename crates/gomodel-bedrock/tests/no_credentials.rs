@@ -33,6 +33,7 @@ async fn requests_fail_clearly_until_credentials_appear() {
             region_fallback: Some("us-east-1".into()),
             ..Default::default()
         },
+        gomodel_bedrock::http_client(&Default::default()).unwrap(),
         reqwest::Client::new(),
     )
     .await

@@ -88,10 +88,10 @@ async fn run(config: gomodel_config::Config) -> ExitCode {
             "GOMODEL_MASTER_KEY is not set: the gateway is open to anyone who can reach it"
         );
     }
-    let http = match startup::http_client() {
+    let http = match startup::http_clients() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("gomodel: cannot build the HTTP client: {e}");
+            eprintln!("gomodel: cannot build the HTTP clients: {e}");
             return ExitCode::FAILURE;
         }
     };

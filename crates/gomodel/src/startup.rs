@@ -12,19 +12,31 @@ use std::time::Duration;
 /// control plane cannot keep the gateway from listening.
 pub const STARTUP_REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The one HTTP client every provider shares: one connection pool, reused across requests.
+/// The HTTP clients every provider shares, each one connection pool reused across requests.
 /// No overall request timeout: streams legitimately run for minutes; the connect timeout and
 /// TCP keepalive catch dead peers instead.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+pub struct HttpClients {
+    /// Every call to Bedrock, runtime and control plane (see `gomodel_bedrock::transport`).
+    pub bedrock: gomodel_bedrock::HttpClient,
+    /// Downloads of the image URLs in requests: arbitrary hosts, where redirects matter.
+    pub fetch: reqwest::Client,
+}
+
+pub fn http_clients() -> Result<HttpClients, String> {
+    let bedrock = gomodel_bedrock::HttpClient::new(CONNECT_TIMEOUT).map_err(|e| e.message)?;
+    let fetch = reqwest::Client::builder()
         .tcp_nodelay(true)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(CONNECT_TIMEOUT)
         .tcp_keepalive(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(64)
         .user_agent(concat!("gomodel/", env!("CARGO_PKG_VERSION")))
         .build()
+        .map_err(|e| e.to_string())?;
+    Ok(HttpClients { bedrock, fetch })
 }
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Bedrock settings of one configured provider: unset tuning keeps the provider defaults.
 pub fn bedrock_settings(
@@ -65,7 +77,7 @@ pub fn bedrock_settings(
 /// so a gateway with no AWS setup at all still starts and reports what is missing.
 pub async fn build_providers(
     config: &Config,
-    http: &reqwest::Client,
+    http: &HttpClients,
 ) -> Result<Vec<Arc<dyn Provider>>, String> {
     let mut providers: Vec<Arc<dyn Provider>> = Vec::with_capacity(config.providers.len());
     for p in &config.providers {
@@ -76,9 +88,9 @@ pub async fn build_providers(
                 let client = match p.connect_timeout {
                     Some(_) => gomodel_bedrock::http_client(&settings.timeouts)
                         .map_err(|e| format!("provider {}: {}", p.name, e.message))?,
-                    None => http.clone(),
+                    None => http.bedrock.clone(),
                 };
-                match BedrockProvider::new(settings, client).await {
+                match BedrockProvider::new(settings, client, http.fetch.clone()).await {
                     Ok(provider) => {
                         tracing::info!(
                             provider = %p.name,
