@@ -40,6 +40,7 @@ SCENARIOS = [
     ("embed_c10", "Embeddings, one batch of 16 inputs per request, concurrency 10"),
 ]
 COLORS = {"p50": "#2b6cb0", "p90": "#63b3ed", "p99": "#f6ad55"}
+REPEAT_FILE = re.compile(r"\.r\d+$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -60,6 +61,8 @@ class Results:
         self.load = {}
         for p in glob.glob(str(d / "*__*.json")):
             name = Path(p).stem
+            if REPEAT_FILE.search(name):
+                continue  # one raw repeat (SCENARIO__CONTENDER.rK); the canonical file summarises them
             kind, contender = name.split("__", 1)
             data = load_json(Path(p))
             if data is None:
@@ -91,6 +94,36 @@ def lat(r, key="latency_ms"):
 
 def proc(r, label="gateway"):
     return ((r or {}).get("procs") or {}).get(label) or {}
+
+
+def repeats(r):
+    """The runs behind a median result (bench/run.sh --repeat N > 1) that produced a result;
+    [] for a single run."""
+    rep = (r or {}).get("repeats") or {}
+    return [x for x in rep.get("runs", []) if not x.get("failed")]
+
+
+def planned(r):
+    return ((r or {}).get("repeats") or {}).get("planned", 1)
+
+
+def pairs(R, s):
+    """{run: (direct run, gomodel run)} for the interleaved runs of scenario s that both produced a result."""
+    d = {x["run"]: x for x in repeats(R.scenario(s, "direct"))}
+    g = {x["run"]: x for x in repeats(R.scenario(s, "gomodel"))}
+    return {k: (d[k], g[k]) for k in sorted(d.keys() & g.keys())}
+
+
+def span(vals, fmt):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "–"
+    lo, hi = min(vals), max(vals)
+    return fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+
+
+def pct(v):
+    return "–" if v is None else f"{v * 100:.0f} %"
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,6 +211,7 @@ def cmd_meta(args):
         "duration_s": args.duration,
         "peers": bool(int(args.peers)),
         "smoke": bool(int(args.smoke)),
+        "repeat": int(args.repeat),
     }
     (d / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
@@ -198,14 +232,27 @@ def targets(R: Results):
     def cmp(v, limit, le=True):
         return None if v is None else (v <= limit if le else v >= limit)
 
+    def per_pair(s, f, fmt, unit=""):
+        """' (pairs lo–hi)': the same figure from each interleaved direct/gomodel pair, if repeated."""
+        vals = [f(dr, gr) for dr, gr in pairs(R, s).values()]
+        vals = [v for v in vals if v is not None]
+        return f" (pairs {span(vals, fmt)}{unit})" if len(vals) > 1 else ""
+
+    diff = lambda k: lambda dr, gr: None if gr.get(k) is None or dr.get(k) is None else gr[k] - dr[k]  # noqa: E731
+    quot = lambda dr, gr: ratio(gr.get("rps"), dr.get("rps"))  # noqa: E731
+    pct1 = lambda v: f"{v * 100:.1f}"  # noqa: E731
+
     add50 = None if not (g("chat_c10") and d("chat_c10")) else lat(g("chat_c10"))["p50"] - lat(d("chat_c10"))["p50"]
     add99 = None if not (g("chat_c10") and d("chat_c10")) else lat(g("chat_c10"))["p99"] - lat(d("chat_c10"))["p99"]
-    out.append(("Added p50 over direct, non-stream c=10 ≤ 0.15 ms", f"{ms(add50)} ms", verdict(cmp(add50, 0.15))))
-    out.append(("Added p99 over direct, non-stream c=10 ≤ 1 ms", f"{ms(add99)} ms", verdict(cmp(add99, 1.0))))
+    out.append(("Added p50 over direct, non-stream c=10 ≤ 0.15 ms",
+                f"{ms(add50)} ms" + per_pair("chat_c10", diff("p50"), ms, " ms"), verdict(cmp(add50, 0.15))))
+    out.append(("Added p99 over direct, non-stream c=10 ≤ 1 ms",
+                f"{ms(add99)} ms" + per_pair("chat_c10", diff("p99"), ms, " ms"), verdict(cmp(add99, 1.0))))
     for s in ("chat_c10", "chat_c100"):
         r = ratio((g(s) or {}).get("rps"), (d(s) or {}).get("rps"))
         out.append((f"Throughput {s.replace('chat_', 'non-stream ')} ≥ 35 % of direct",
-                    "–" if r is None else f"{r * 100:.1f} %", verdict(cmp(r, 0.35, le=False))))
+                    "–" if r is None else f"{r * 100:.1f} %" + per_pair(s, quot, pct1, " %"),
+                    verdict(cmp(r, 0.35, le=False))))
     for peer, times in (("portkey", 25), ("litellm-2w", 100), ("litellm", 100)):
         for s in ("chat_c10", "chat_c100"):
             r = ratio((g(s) or {}).get("rps"), (R.scenario(s, peer) or {}).get("rps"))
@@ -216,11 +263,13 @@ def targets(R: Results):
         ttft = lat(g("stream_c10"), "ttft_ms")["p50"] - lat(d("stream_c10"), "ttft_ms")["p50"]
     stalled = stream_stalled(R)
     sv = (lambda ok: "not judged (upstream stall, see the caution below)") if stalled else verdict
-    out.append(("Stream TTFT overhead over direct (p50), c=10 ≤ 0.3 ms", f"{ms(ttft)} ms", sv(cmp(ttft, 0.3))))
+    out.append(("Stream TTFT overhead over direct (p50), c=10 ≤ 0.3 ms",
+                f"{ms(ttft)} ms" + per_pair("stream_c10", diff("ttft_p50"), ms, " ms"), sv(cmp(ttft, 0.3))))
     for s in ("stream_c10", "stream_c100"):
         r = ratio((g(s) or {}).get("rps"), (d(s) or {}).get("rps"))
         out.append((f"Whole-stream throughput {s.replace('stream_', '')} ≥ 30 % of direct",
-                    "–" if r is None else f"{r * 100:.1f} %", sv(cmp(r, 0.30, le=False))))
+                    "–" if r is None else f"{r * 100:.1f} %" + per_pair(s, quot, pct1, " %"),
+                    sv(cmp(r, 0.30, le=False))))
     ge, de = (g("stream_c10") or {}).get("content_events_per_request"), (d("stream_c10") or {}).get("content_events_per_request")
     fwd = None if ge is None or de is None else abs(ge - de) < 1e-9
     out.append(("Each stream frame forwarded as it arrives (content deltas per stream = direct's)",
@@ -261,8 +310,13 @@ STALL_NOTE = (
 )
 
 
-def peak_rss(R, c):
-    vals = [proc(R.scenario(s, c)).get("rss_max_kb") for s in ("chat_c100", "stream_c100")]
+def peak_rss(R, c, label="gateway"):
+    """Highest sampled RSS at c=100, over every repeat when the scenarios were repeated."""
+    vals = []
+    for s in ("chat_c100", "stream_c100"):
+        r = R.scenario(s, c)
+        vals.append(proc(r, label).get("rss_max_kb"))
+        vals += [(x.get("rss_max_kb") or {}).get(label) for x in repeats(r)]
     vals = [v for v in vals if v]
     return max(vals) if vals else None
 
@@ -309,8 +363,13 @@ def scenario_table(R, s, cs):
         L, D = lat(r), lat(direct)
         add = lambda k: None if c == "direct" or not L or not D else L[k] - D[k]  # noqa: E731
         errors = f"{r['errors']}" + (f" ({', '.join(f'{k}: {v}' for k, v in r['error_kinds'].items())})" if r["errors"] else "")
+        rps = num(r.get("rps"))
+        runs = repeats(r)
+        if runs:
+            n = f", n={len(runs)} of {planned(r)}" if len(runs) < planned(r) else ""
+            rps += f" ({span([x['rps'] for x in runs], num)}{n})"
         cells = [LABELS[c], ms(L.get("p50")), ms(L.get("p90")), ms(L.get("p99")), ms(L.get("max")),
-                 num(r.get("rps")), errors, ms(add("p50")) if c != "direct" else "–",
+                 rps, errors, ms(add("p50")) if c != "direct" else "–",
                  ms(add("p99")) if c != "direct" else "–"]
         if stream:
             T, DT = lat(r, "ttft_ms"), lat(direct, "ttft_ms")
@@ -343,6 +402,39 @@ def ratio_table(R, cs):
     return "\n".join(rows)
 
 
+def spread_table(R):
+    """Per scenario: medians and min–max over the repeats, and gomodel ÷ direct per interleaved pair."""
+    def listed(vals, fmt):
+        vals = [v for v in vals if v is not None]
+        return "–" if not vals else ", ".join(fmt(v) for v in vals) if len(vals) <= 5 else span(vals, fmt)
+
+    def cell(r, key, fmt):
+        runs = repeats(r)
+        if not runs:
+            return "no result" if r is None else fmt(r.get(key) if key == "rps" else lat(r).get(key))
+        med = r.get("rps") if key == "rps" else lat(r).get(key)
+        n = f", n={len(runs)} of {planned(r)}" if len(runs) < planned(r) else ""
+        return f"{fmt(med)} ({span([x.get(key) for x in runs], fmt)}{n})"
+
+    head = ["scenario", "direct req/s", "gomodel req/s", "gomodel ÷ direct req/s (medians)", "… per pair",
+            "direct p50 ms", "gomodel p50 ms", "added p50 ms (medians)", "… per pair"]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s, _ in SCENARIOS:
+        dr, gr = R.scenario(s, "direct"), R.scenario(s, "gomodel")
+        if not (repeats(dr) or repeats(gr)):
+            continue
+        pr = pairs(R, s).values()
+        add = None if not dr or not gr else lat(gr).get("p50", 0) - lat(dr).get("p50", 0)
+        rows.append("| " + " | ".join([
+            s, cell(dr, "rps", num), cell(gr, "rps", num),
+            pct(ratio((gr or {}).get("rps"), (dr or {}).get("rps"))),
+            listed([ratio(g.get("rps"), d.get("rps")) for d, g in pr], pct),
+            cell(dr, "p50", ms), cell(gr, "p50", ms), ms(add),
+            listed([None if g.get("p50") is None or d.get("p50") is None else g["p50"] - d["p50"] for d, g in pr], ms),
+        ]) + " |")
+    return "\n".join(rows) if len(rows) > 2 else ""
+
+
 def resources_table(R, cs):
     head = ["contender", "processes", "RSS idle MB", "of which anonymous MB", "RSS peak at c=100 MB (sampled)", "VmHWM after load MB",
             "CPU s / 1,000 req (c=10)", "upstream CPU s / 1,000 req (c=10)", "cold start → health ms (median)",
@@ -354,8 +446,7 @@ def resources_table(R, cs):
         label = "upstream" if c == "direct" else "gateway"
         hwm = [proc(R.scenario(s, c), label).get("after", {}) or {} for s in ("chat_c100", "stream_c100")]
         hwm = [h.get("hwm_kb") for h in hwm if h.get("hwm_kb")]
-        peak = peak_rss(R, c) if c != "direct" else max(
-            [proc(R.scenario(s, c), "upstream").get("rss_max_kb") or 0 for s in ("chat_c100", "stream_c100")] or [0]) or None
+        peak = peak_rss(R, c, label)
         cold = R.cold(c) or {}
         rows.append("| " + " | ".join([
             LABELS[c] + (" (the emulator)" if c == "direct" else ""), num(idle.get("processes")), mb(idle.get("rss_kb")), mb(idle.get("anon_kb")), mb(peak),
@@ -365,6 +456,24 @@ def resources_table(R, cs):
             ms(cold.get("health_ms_median")), ms(cold.get("first_completion_ms_median")),
         ]) + " |")
     return "\n".join(rows)
+
+
+def method_lines(R, cs):
+    """How direct and gomodel were sequenced and repeated (recorded in meta.json since --repeat)."""
+    n = R.meta.get("repeat")
+    if n is None:
+        return []  # an older run: each contender's scenarios as one block, once
+    if n > 1:
+        lines = [f"- direct and gomodel: every throughput/latency scenario ran {n} times, the two interleaved",
+                 "  per scenario (direct, gomodel, direct, gomodel, …); the tables report the median run by",
+                 "  req/s with the range over the runs, and ratios and added latency come from those medians"]
+    else:
+        lines = ["- direct and gomodel: one run per scenario, the two interleaved per scenario (direct, then",
+                 "  gomodel, then the next scenario), so each ratio compares neighbouring runs"]
+    if any(p in cs for p in PEERS):
+        lines.append("- Peers: one run per scenario each, after direct and gomodel; not repeated, their gaps to")
+        lines.append("  gomodel are far larger than the run-to-run noise")
+    return lines
 
 
 def missing_list(R):
@@ -387,15 +496,24 @@ HOWTO = """\
 
 ```sh
 bench/run.sh            # gomodel + direct baseline, soak of 20,000 requests (a few minutes)
-bench/run.sh --full     # also installs and measures LiteLLM and Portkey, soak of 100,000 (the published run)
+bench/run.sh --full     # also LiteLLM and Portkey, soak of 100,000, --repeat 3 (the published run)
+bench/run.sh --repeat 5 # direct and gomodel: 5 interleaved runs per scenario, medians reported
 bench/run.sh --peers --soak 50000 --duration 10   # any mix of the flags
 bench/smoke.sh          # what CI runs: gomodel + direct, a few seconds each, tiny soak, asserts numbers exist
 ```
 
 One command builds the release binaries (`gomodel`, `gomodel-bedrock-emulator`, `gomodel-bench`),
-starts the emulator in fast mode (`EMULATOR_FAST=1`, `--port 0`), and for each contender in turn
-starts it pointed at that emulator, measures its cold start, samples it idle, drives every scenario,
-and stops it. Raw JSON per scenario and contender goes to `bench/results/` (logs in
+starts the emulator in fast mode (`EMULATOR_FAST=1`, `--port 0`), measures the cold start of the
+direct baseline and of gomodel, starts gomodel pointed at that emulator, samples both idle, and
+then drives every scenario with the two **interleaved per scenario**: direct run 1, gomodel run 1,
+direct run 2, gomodel run 2, … (`--repeat N`, default 1, 3 with `--full`; the idle gateway costs
+nothing while direct runs). So every gomodel ÷ direct ratio compares neighbouring runs, not phases
+minutes apart. With N > 1 every run is kept as `SCENARIO__CONTENDER.rK.json` and
+`SCENARIO__CONTENDER.json` holds the median run by req/s (the lower middle one for an even count)
+with a summary of all runs; the tables show that median run, the ratios and added latencies are
+computed from it, and the spread is shown beside it. The soak then runs on a fresh gomodel process.
+The peers follow, one at a time, each started, measured once per scenario and stopped.
+Raw JSON per scenario and contender goes to `bench/results/` (logs in
 `bench/results/logs/`, not committed), then this document and its chart are regenerated from
 it by `bench/report.py` (the chart is `bench/results/latency.svg`). `--peers` installs the peers into the gitignored `bench/.peers/` via
 `bench/peers.sh` (a Python venv with `litellm[proxy]==1.108.7`, an npm prefix with
@@ -436,8 +554,9 @@ def cmd_doc(args):
            f"- Machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {m.get('memory_gib', '?')} GiB, Linux {m.get('kernel', '?')} ({m.get('arch', '?')}); load average at the end {' '.join(m.get('loadavg', []))}",
            f"- Tools: Python {m.get('python', '?')}, Node {m.get('node', '?')}",
            f"- Each measured phase ≤ {m.get('duration_s', '?')} s; soak {num(m.get('soak_requests'))} requests",
+           *method_lines(R, cs),
            "- Everything (load generator, contender, emulator) shares the same 2 cores, so absolute",
-           "  numbers move by ±10–20 % between runs; compare contenders within one run.",
+           "  numbers move by 20–40 % between identical runs; compare contenders within one run.",
            "", "### Contenders", "", missing_list(R), "",
            "## Targets (issue 7)", "",
            "| target | measured | verdict |", "|---|---|---|"]
@@ -452,6 +571,14 @@ def cmd_doc(args):
             t = lat(R.scenario("stream_c10", "direct"), "ttft_ms").get("p50")
             out += [STALL_NOTE.format(t=ms(t)), ""]
         out += [scenario_table(R, s, cs), ""]
+    spread = spread_table(R)
+    if spread:
+        n = max((planned(R.scenario(s, c)) for s, _ in SCENARIOS for c in ("direct", "gomodel")), default=1)
+        out += ["## Run-to-run spread: direct and gomodel", "",
+                f"Each scenario ran {n} times, direct and gomodel interleaved (direct run 1, gomodel run 1, "
+                "direct run 2, …). Figures are the median run by req/s with the min–max over all runs in "
+                "brackets; *per pair* compares each direct run with the gomodel run right after it.", "",
+                spread, ""]
     out += ["## Ratios: gomodel vs each peer", "",
             "Throughput ratio (gomodel req/s ÷ peer req/s) and p50 speed-up (peer p50 ÷ gomodel p50).", "",
             ratio_table(R, cs), "",
@@ -561,6 +688,11 @@ def cmd_check(args):
             check(f"{s}/{c} had zero errors", r["errors"] == 0, f"errors={r['errors']} {r['error_samples'][:2]}")
             if s.startswith("stream"):
                 check(f"{s}/{c} measured time to first token", bool(r.get("ttft_ms")))
+            n = R.meta.get("repeat") or 1
+            if n > 1:
+                check(f"{s}/{c} kept all {n} runs and picked the median", len(repeats(r)) == n == planned(r)
+                      and all((R.dir / x["file"]).exists() for x in repeats(r)),
+                      f"{len(repeats(r))} of {planned(r)}")
             label = "upstream" if c == "direct" else "gateway"
             check(f"{s}/{c} sampled CPU and RSS", proc(r, label).get("cpu_s") is not None
                   and proc(r, label).get("rss_max_kb", 0) > 0)
@@ -585,6 +717,7 @@ def main():
     m.add_argument("--duration", default="0")
     m.add_argument("--peers", default="0")
     m.add_argument("--smoke", default="0")
+    m.add_argument("--repeat", default="1")
     d = sub.add_parser("doc")
     d.add_argument("results")
     d.add_argument("--doc", required=True)

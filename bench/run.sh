@@ -4,10 +4,17 @@
 #
 #   bench/run.sh                     gomodel + direct, soak 20,000, regenerates docs/benchmarks.md
 #   bench/run.sh --peers             also installs (into bench/.peers/) and measures the peers
-#   bench/run.sh --full              = --peers --soak 100000 (the published run)
+#   bench/run.sh --full              = --peers --soak 100000 --repeat 3 (the published run)
+#   bench/run.sh --repeat N          run each direct/gomodel scenario N times (default 1), see below
 #   bench/run.sh --smoke --results D CI smoke: short runs into D, no doc regeneration
+#   other flags: --soak N, --duration S, --requests N, --results DIR, --no-build
 #
+# direct and gomodel share one emulator and are measured interleaved per scenario (direct r1,
+# gomodel r1, direct r2, gomodel r2, ...), so every ratio compares neighbouring runs. With N > 1
+# each run is kept as SCENARIO__CONTENDER.rK.json and SCENARIO__CONTENDER.json holds the median run
+# by req/s (plus a "repeats" summary). Peers run once each, in their own block afterwards.
 # Every load run is bounded by a request count and a deadline; every wait loop by a deadline.
+# A failed run is logged and counted (non-zero exit at the end), never fatal.
 # Processes started here run in their own process group and are ended by that id on exit.
 set -euo pipefail
 
@@ -26,13 +33,16 @@ DOC="$ROOT/docs/benchmarks.md"
 STREAM_WORDS=20
 EMBED_INPUTS=16
 COLD_RUNS=5
+REPEAT=""          # --repeat N; default 1, or 3 with --full
+REPEAT_DEFAULT=1
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --peers) PEERS=1 ;;
-    --full) PEERS=1; SOAK=100000 ;;
+    --full) PEERS=1; SOAK=100000; REPEAT_DEFAULT=3 ;;
+    --repeat) REPEAT="${2:-}"; shift ;;
     --smoke) SMOKE=1; DURATION=2; WARMUP=1; SOAK=2000; COLD_RUNS=2 ;;
     --soak) SOAK="$2"; shift ;;
     --duration) DURATION="$2"; shift ;;
@@ -44,6 +54,8 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+REPEAT="${REPEAT:-$REPEAT_DEFAULT}"
+[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || { echo "--repeat needs a positive integer, got '$REPEAT'" >&2; exit 2; }
 
 CHAT_MODEL="anthropic.claude-3-5-sonnet-20240620-v1:0"
 EMBED_MODEL="cohere.embed-english-v3"
@@ -138,15 +150,17 @@ EOF
 }
 
 FAILED=0
+LOAD_SUFFIX=""     # ".rK" while repeating: the run goes to SCENARIO__CONTENDER.rK.json
 # load SCENARIO CONTENDER ARGS... — one bounded load run; a failure is recorded, not fatal.
 load() {
   local scenario="$1" contender="$2"; shift 2
-  local out="$RESULTS/${scenario}__${contender}.json"
-  log "  $scenario / $contender"
+  local name="${scenario}__${contender}${LOAD_SUFFIX}"
+  local out="$RESULTS/$name.json"
+  log "  $scenario / $contender${LOAD_SUFFIX:+ (run ${LOAD_SUFFIX#.r} of $REPEAT)}"
   if ! "$BENCH" load --scenario "$scenario" --contender "$contender" \
       --duration "$DURATION" --requests "$REQUESTS" --warmup-duration "$WARMUP" \
-      --out "$out" "$@" 2>"$LOGS/${scenario}__${contender}.err"; then
-    log "  $scenario / $contender FAILED: $(tail -3 "$LOGS/${scenario}__${contender}.err")"
+      --out "$out" "$@" 2>"$LOGS/$name.err"; then
+    log "  $scenario / $contender${LOAD_SUFFIX} FAILED: $(tail -3 "$LOGS/$name.err")"
     FAILED=$((FAILED + 1))
     return 0
   fi
@@ -158,17 +172,60 @@ print(f"    ok={r['ok']} errors={r['errors']} rps={r['rps']:.0f} p50={l.get('p50
 EOF
 }
 
-# scenarios CONTENDER "CHAT ARGS" "STREAM ARGS" "EMBED ARGS" PID-ARGS...
+# pick_median SCENARIO CONTENDER — SCENARIO__CONTENDER.json := the median run by req/s among the
+# REPEAT runs that produced a result (the lower middle one for an even count), with a "repeats"
+# summary of every run added; no file if every run failed.
+pick_median() {
+  python3 - "$RESULTS" "$1__$2" "$REPEAT" <<'EOF' >&2 || { log "  median $1 / $2 FAILED"; FAILED=$((FAILED + 1)); }
+import json, os, sys
+results, name, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs, good = [], []
+for k in range(1, n + 1):
+    path = os.path.join(results, f"{name}.r{k}.json")
+    try:
+        d = json.load(open(path))
+    except (OSError, ValueError):
+        runs.append({"run": k, "failed": True})
+        continue
+    lat, ttft = d.get("latency_ms") or {}, d.get("ttft_ms") or {}
+    runs.append({"run": k, "file": os.path.basename(path), "rps": d.get("rps"), "ok": d.get("ok"),
+                 "errors": d.get("errors"), "p50": lat.get("p50"), "p99": lat.get("p99"),
+                 "ttft_p50": ttft.get("p50"),
+                 "rss_max_kb": {label: p.get("rss_max_kb") for label, p in (d.get("procs") or {}).items()}})
+    good.append((d.get("rps") or 0.0, k, d))
+if not good:
+    print(f"    {name}: no run produced a result")
+    sys.exit(0)
+good.sort(key=lambda t: (t[0], t[1]))
+rps, k, d = good[(len(good) - 1) // 2]
+d["repeats"] = {"planned": n, "median_run": k, "runs": runs}
+out = os.path.join(results, f"{name}.json")
+with open(out + ".tmp", "w") as f:
+    json.dump(d, f, indent=2)
+    f.write("\n")
+os.replace(out + ".tmp", out)
+print(f"    {name}: median run r{k} of {len(good)}/{n}, rps " + ", ".join(f"{t[0]:.0f}" for t in good))
+EOF
+}
+
+THROUGHPUT=(chat_c1 chat_c10 chat_c100 stream_c10 stream_c100 embed_c10)
+# one_scenario SCENARIO CONTENDER "CHAT ARGS" "STREAM ARGS" "EMBED ARGS" PID-ARGS...
 # (each ARGS string is eval'd into an array so header values may contain spaces)
+# shellcheck disable=SC2154  # chat, stream and embed are assigned by the evals
+one_scenario() {
+  local s="$1" c="$2"; eval "local chat=($3)"; eval "local stream=($4)"; eval "local embed=($5)"; shift 5
+  case "$s" in
+    chat_c*) load "$s" "$c" -c "${s#chat_c}" "${chat[@]}" "$@" ;;
+    stream_c*) load "$s" "$c" -c "${s#stream_c}" "${stream[@]}" "$@" ;;
+    embed_c*) load "$s" "$c" -c "${s#embed_c}" "${embed[@]}" "$@" ;;
+    *) log "unknown scenario $s"; return 1 ;;
+  esac
+}
+
+# scenarios CONTENDER "CHAT ARGS" "STREAM ARGS" "EMBED ARGS" PID-ARGS... — every scenario once
 scenarios() {
-  local c="$1"; eval "local chat=($2)"; eval "local stream=($3)"; eval "local embed=($4)"; shift 4
-  local pids=("$@")
-  load chat_c1 "$c" -c 1 "${chat[@]}" "${pids[@]}"
-  load chat_c10 "$c" -c 10 "${chat[@]}" "${pids[@]}"
-  load chat_c100 "$c" -c 100 "${chat[@]}" "${pids[@]}"
-  load stream_c10 "$c" -c 10 "${stream[@]}" "${pids[@]}"
-  load stream_c100 "$c" -c 100 "${stream[@]}" "${pids[@]}"
-  load embed_c10 "$c" -c 10 "${embed[@]}" "${pids[@]}"
+  local s
+  for s in "${THROUGHPUT[@]}"; do one_scenario "$s" "$@"; done
 }
 
 idle_sample() { # idle_sample CONTENDER PID — after a quiet second
@@ -207,19 +264,19 @@ STREAM_PROMPT="Stream a short answer [[emu:words=$STREAM_WORDS]]"
 EMBED_EXTRA="--extra-body '{\"input_type\":\"search_document\"}'"
 
 # --- direct baseline: the load generator speaks Bedrock to the emulator itself -----------------
-log "contender: direct"
+log "contender: direct (cold start, idle)"
 status direct ok "load generator → emulator (SigV4 per request, event-stream decoded)"
 cold_start direct "$COLD_RUNS" 20 "http://127.0.0.1:18099/_emulator/health" \
   --target converse --url http://127.0.0.1:18099 --model "$CHAT_MODEL" \
   -- env EMULATOR_FAST=true "$BIN/gomodel-bedrock-emulator" --port 18099
 idle_sample direct "$UP_PID"
-DIRECT_CHAT="--target converse --url $UP --model '$CHAT_MODEL'"
-DIRECT_STREAM="--target converse-stream --url $UP --model '$CHAT_MODEL' --prompt '$STREAM_PROMPT'"
-DIRECT_EMBED="--target invoke-embeddings --url $UP --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS"
-scenarios direct "$DIRECT_CHAT" "$DIRECT_STREAM" "$DIRECT_EMBED" --pid "upstream=$UP_PID"
+DIRECT_ARGS=("--target converse --url $UP --model '$CHAT_MODEL'"
+  "--target converse-stream --url $UP --model '$CHAT_MODEL' --prompt '$STREAM_PROMPT'"
+  "--target invoke-embeddings --url $UP --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS"
+  --pid "upstream=$UP_PID")
 
-# --- gomodel ------------------------------------------------------------------------------------
-log "contender: gomodel"
+# --- gomodel: cold start (its runs use the gateway's port), then one process for the scenarios --
+log "contender: gomodel (cold start, idle)"
 GOMODEL_ENV=(env PORT=$GOMODEL_PORT BEDROCK_BASE_URL="$UP" AWS_REGION=$REGION
   AWS_ACCESS_KEY_ID=$AKID AWS_SECRET_ACCESS_KEY=$SECRET GOMODEL_MASTER_KEY=$MASTER_KEY
   BEDROCK_MODELS="$CHAT_MODEL,$EMBED_MODEL" RUST_LOG=warn)
@@ -230,16 +287,41 @@ cold_start gomodel "$COLD_RUNS" 20 "$GM/health" \
   -- "${GOMODEL_ENV[@]}" "$BIN/gomodel"
 start_bg "$LOGS/gomodel.log" "${GOMODEL_ENV[@]}" "$BIN/gomodel"
 GM_PID=$BG_PID
+GM_OK=0
 if wait_http "$GM/health" 20; then
+  GM_OK=1
   status gomodel ok "release build of this tree"
   idle_sample gomodel "$GM_PID"
-  scenarios gomodel \
-    "--target openai-chat --url $GM --model '$CHAT_MODEL' $GM_AUTH" \
-    "--target openai-chat --stream --url $GM --model '$CHAT_MODEL' --prompt '$STREAM_PROMPT' $GM_AUTH" \
-    "--target openai-embeddings --url $GM --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS $EMBED_EXTRA $GM_AUTH" \
-    --pid "gateway=$GM_PID" --pid "upstream=$UP_PID"
+else
+  status gomodel missing "did not become healthy: $(tail -3 "$LOGS/gomodel.log" | tr '\n' ' ')"
+  FAILED=$((FAILED + 1))
+fi
+GM_ARGS=("--target openai-chat --url $GM --model '$CHAT_MODEL' $GM_AUTH"
+  "--target openai-chat --stream --url $GM --model '$CHAT_MODEL' --prompt '$STREAM_PROMPT' $GM_AUTH"
+  "--target openai-embeddings --url $GM --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS $EMBED_EXTRA $GM_AUTH"
+  --pid "gateway=$GM_PID" --pid "upstream=$UP_PID")
+
+# --- direct and gomodel, interleaved per scenario and repeated ----------------------------------
+# The idle gateway costs nothing while direct runs, so both share this phase: for each scenario
+# direct r1, gomodel r1, direct r2, gomodel r2, ... and then the median run of each.
+log "direct and gomodel, interleaved, $REPEAT run(s) per scenario"
+for s in "${THROUGHPUT[@]}"; do
+  for ((r = 1; r <= REPEAT; r++)); do
+    if ((REPEAT > 1)); then LOAD_SUFFIX=".r$r"; fi
+    one_scenario "$s" direct "${DIRECT_ARGS[@]}"
+    if [[ $GM_OK == 1 ]]; then one_scenario "$s" gomodel "${GM_ARGS[@]}"; fi
+  done
+  LOAD_SUFFIX=""
+  if ((REPEAT > 1)); then
+    pick_median "$s" direct
+    if [[ $GM_OK == 1 ]]; then pick_median "$s" gomodel; fi
+  fi
+done
+
+if [[ $GM_OK == 1 ]]; then
   # The soak gets a fresh process, so its RSS series shows the soak's own memory, not what the
-  # embeddings scenario before it left in the allocator's caches.
+  # scenarios before it left in the allocator's caches.
+  log "soak / gomodel (fresh process)"
   stop_bg "$GM_PID"
   start_bg "$LOGS/gomodel-soak.log" "${GOMODEL_ENV[@]}" "$BIN/gomodel"
   GM_PID=$BG_PID
@@ -251,12 +333,8 @@ if wait_http "$GM/health" 20; then
     --pid "gateway=$GM_PID" --pid "upstream=$UP_PID"
   DURATION=$DURATION_SAVED; REQUESTS=$REQUESTS_SAVED
   "$BENCH" proc --pid "$GM_PID" >"$RESULTS/after__gomodel.json" || true
-else
-  status gomodel missing "did not become healthy: $(tail -3 "$LOGS/gomodel.log" | tr '\n' ' ')"
-  FAILED=$((FAILED + 1))
 fi
 stop_bg "$GM_PID"
-
 # --- peers --------------------------------------------------------------------------------------
 if [[ $PEERS == 1 ]]; then
   bash "$ROOT/bench/peers.sh" install "$PEERS_DIR" >&2 || true
@@ -361,7 +439,7 @@ fi
 stop_bg "$UP_PID"
 
 python3 "$ROOT/bench/report.py" meta "$RESULTS" --soak "$SOAK" --duration "$DURATION" \
-  --peers "$PEERS" --smoke "$SMOKE"
+  --peers "$PEERS" --smoke "$SMOKE" --repeat "$REPEAT"
 if [[ $SMOKE == 0 ]]; then
   python3 "$ROOT/bench/report.py" doc "$RESULTS" --doc "$DOC" --svg "$RESULTS/latency.svg"
   log "wrote $DOC and $RESULTS/latency.svg (raw JSON beside it)"
