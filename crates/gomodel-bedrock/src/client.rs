@@ -6,6 +6,7 @@ use crate::embed::{self, Options};
 use crate::endpoint::{self, Endpoints};
 use crate::errors::{self, bad_upstream};
 use crate::eventstream::MessageDecoder;
+use crate::fetch::FetchClient;
 use crate::model_urls::{ModelUrls, Operation};
 use crate::profiles::{self, ProfileRouting};
 use crate::retry::{self, RetryPolicy};
@@ -390,7 +391,7 @@ impl Upstream {
 pub struct BedrockProvider {
     up: Arc<Upstream>,
     /// For downloading image URLs from anywhere (redirects matter there), not for Bedrock.
-    fetch: reqwest::Client,
+    fetch: FetchClient,
     models: Vec<String>,
     mode: ModelsMode,
     guardrail: Option<crate::guardrail::GuardrailSettings>,
@@ -404,7 +405,7 @@ impl BedrockProvider {
     pub async fn new(
         mut settings: BedrockSettings,
         http: HttpClient,
-        fetch: reqwest::Client,
+        fetch: FetchClient,
     ) -> Result<Self, GatewayError> {
         // The SDK's region order: AWS_REGION / AWS_DEFAULT_REGION (already in the settings),
         // then the profile's `region` (IMDS is not asked: a region must be explicit here).
@@ -440,7 +441,7 @@ impl BedrockProvider {
     pub fn with_credentials(
         settings: BedrockSettings,
         http: HttpClient,
-        fetch: reqwest::Client,
+        fetch: FetchClient,
         credentials: SharedCredentialsProvider,
     ) -> Result<Self, GatewayError> {
         let endpoints = endpoint::resolve(
@@ -458,7 +459,7 @@ impl BedrockProvider {
 
     fn build(
         settings: BedrockSettings,
-        (http, fetch): (HttpClient, reqwest::Client),
+        (http, fetch): (HttpClient, FetchClient),
         endpoints: Endpoints,
         credentials: Arc<CredentialCache>,
     ) -> Result<Self, GatewayError> {
@@ -843,7 +844,7 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            reqwest::Client::new(),
+            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap()
@@ -903,7 +904,7 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            reqwest::Client::new(),
+            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap();
@@ -928,7 +929,7 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            reqwest::Client::new(),
+            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap();

@@ -5,7 +5,9 @@
 use bytes::BytesMut;
 use gomodel_core::chat::{ChatRequest, ContentBlock, ImageFormat};
 use gomodel_core::GatewayError;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::OnceCell;
 
 /// Whole-fetch deadline (connect, headers and body): a slow image host must not hold the
 /// request for the model's full timeout.
@@ -19,11 +21,47 @@ pub const MAX_IMAGE_BYTES: usize = 3_750_000;
 /// download.
 pub const MAX_REMOTE_IMAGES: usize = 20;
 
+/// The client image downloads go through, shared (clones share it) and built on first use.
+/// Building it loads the OS trust store (about 150 files here: milliseconds and memory at every
+/// start), and most deployments never send image URLs, so only those that do pay for it; the
+/// build runs on the blocking pool, off the async workers.
+#[derive(Clone, Default)]
+pub struct FetchClient(Arc<OnceCell<reqwest::Client>>);
+
+impl FetchClient {
+    async fn get(&self) -> Result<&reqwest::Client, GatewayError> {
+        self.0
+            .get_or_try_init(|| async {
+                tokio::task::spawn_blocking(build_client)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|built| built.map_err(|e| e.to_string()))
+                    .map_err(|e| {
+                        GatewayError::internal(format!(
+                            "could not build the image download client: {e}"
+                        ))
+                    })
+            })
+            .await
+    }
+}
+
+fn build_client() -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .connect_timeout(FETCH_TIMEOUT)
+        .tcp_keepalive(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .user_agent(concat!("gomodel/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
 /// Replaces every [`ContentBlock::ImageUrl`] with the fetched [`ContentBlock::Image`].
 /// Downloads run concurrently; the first failure wins.
 pub async fn resolve_image_urls(
     req: &mut ChatRequest,
-    http: &reqwest::Client,
+    client: &FetchClient,
 ) -> Result<(), GatewayError> {
     let mut slots = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
@@ -42,6 +80,7 @@ pub async fn resolve_image_urls(
             format!("At most {MAX_REMOTE_IMAGES} images can be sent by URL in one request."),
         ));
     }
+    let http = client.get().await?;
     let fetched = futures::future::try_join_all(
         slots
             .iter()
@@ -209,7 +248,8 @@ mod tests {
             ),
         ])
         .await;
-        let http = reqwest::Client::new();
+        // Built on first use, as in the gateway.
+        let http = FetchClient::default();
         let cases: Vec<(&str, Result<(), &str>)> = vec![
             ("/a.png", Ok(())),
             ("/bin", Ok(())),

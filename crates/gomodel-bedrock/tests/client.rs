@@ -127,7 +127,7 @@ impl Mock {
         BedrockProvider::with_credentials(
             settings,
             gomodel_bedrock::http_client(&Default::default()).unwrap(),
-            reqwest::Client::new(),
+            gomodel_bedrock::fetch::FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new(
                 "AKIDTEST",
                 "secret",

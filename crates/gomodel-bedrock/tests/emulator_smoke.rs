@@ -27,7 +27,7 @@ fn provider() -> BedrockProvider {
             ..Default::default()
         },
         gomodel_bedrock::http_client(&Default::default()).unwrap(),
-        reqwest::Client::new(),
+        gomodel_bedrock::fetch::FetchClient::default(),
         SharedCredentialsProvider::new(Credentials::new(
             "AKIDEMULATOR",
             "emulator-secret",

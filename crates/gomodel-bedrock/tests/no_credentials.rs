@@ -34,7 +34,7 @@ async fn requests_fail_clearly_until_credentials_appear() {
             ..Default::default()
         },
         gomodel_bedrock::http_client(&Default::default()).unwrap(),
-        reqwest::Client::new(),
+        gomodel_bedrock::fetch::FetchClient::default(),
     )
     .await
     .expect("construction must not need credentials");

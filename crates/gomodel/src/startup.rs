@@ -1,5 +1,6 @@
 //! Turning the configuration into providers and a filled model registry.
 
+use gomodel_bedrock::fetch::FetchClient;
 use gomodel_bedrock::guardrail::GuardrailSettings;
 use gomodel_bedrock::{BedrockProvider, BedrockSettings, ProfileRouting};
 use gomodel_config::{Config, ProviderType};
@@ -18,21 +19,14 @@ pub const STARTUP_REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct HttpClients {
     /// Every call to Bedrock, runtime and control plane (see `gomodel_bedrock::transport`).
     pub bedrock: gomodel_bedrock::HttpClient,
-    /// Downloads of the image URLs in requests: arbitrary hosts, where redirects matter.
-    pub fetch: reqwest::Client,
+    /// Downloads of the image URLs in requests: arbitrary hosts, where redirects matter. Built
+    /// on first use (see `gomodel_bedrock::fetch::FetchClient`).
+    pub fetch: FetchClient,
 }
 
 pub fn http_clients() -> Result<HttpClients, String> {
     let bedrock = gomodel_bedrock::HttpClient::new(CONNECT_TIMEOUT).map_err(|e| e.message)?;
-    let fetch = reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_keepalive(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(64)
-        .user_agent(concat!("gomodel/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())?;
+    let fetch = FetchClient::default();
     Ok(HttpClients { bedrock, fetch })
 }
 
