@@ -65,17 +65,9 @@ async fn http_target_goes_to_the_proxy_in_absolute_form_with_credentials() {
     assert_eq!(resp.status(), 200);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, "ok");
-    let head = seen.await.unwrap();
-    assert!(
-        head.starts_with("get http://bedrock.invalid:8080/model/m/converse http/1.1\r\n"),
-        "{head}"
-    );
-    assert!(
-        head.contains(&format!(
-            "proxy-authorization: {}\r\n",
-            BASIC.to_ascii_lowercase()
-        )),
-        "{head}"
+    assert_proxied(
+        &seen.await.unwrap(),
+        "get http://bedrock.invalid:8080/model/m/converse http/1.1",
     );
 }
 
@@ -93,17 +85,9 @@ async fn https_target_is_tunnelled_with_connect() {
         ))
         .await
         .unwrap_err();
-    let head = seen.await.unwrap();
-    assert!(
-        head.starts_with("connect bedrock-runtime.us-east-1.amazonaws.com:443 http/1.1\r\n"),
-        "{head}"
-    );
-    assert!(
-        head.contains(&format!(
-            "proxy-authorization: {}\r\n",
-            BASIC.to_ascii_lowercase()
-        )),
-        "{head}"
+    assert_proxied(
+        &seen.await.unwrap(),
+        "connect bedrock-runtime.us-east-1.amazonaws.com:443 http/1.1",
     );
     // A refused tunnel is a connect failure, like a refused connection.
     let mapped = errors::from_transport(&err, "Converse");
@@ -207,4 +191,11 @@ async fn a_stalled_tls_handshake_is_a_connect_timeout() {
     assert_eq!(mapped.kind, ErrorKind::Timeout, "{}", mapped.message);
     assert_eq!(mapped.code.as_deref(), Some("timeout"));
     drop(silent);
+}
+
+/// The proxy saw `request_line` first (the head is lower-cased) and the proxy credentials.
+fn assert_proxied(head: &str, request_line: &str) {
+    assert!(head.starts_with(&format!("{request_line}\r\n")), "{head}");
+    let auth = format!("proxy-authorization: {}\r\n", BASIC.to_ascii_lowercase());
+    assert!(head.contains(&auth), "{head}");
 }
