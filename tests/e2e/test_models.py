@@ -1,10 +1,12 @@
-"""GET /v1/models from ListFoundationModels + ListInferenceProfiles; GET /health."""
+"""GET /v1/models from ListFoundationModels + ListInferenceProfiles; GET /v1/models/{model};
+GET /health."""
 
 from __future__ import annotations
 
+import openai
 import pytest
 
-from harness import HAIKU, NOVA_LITE, PROFILE_ONLY_US, SONNET
+from harness import HAIKU, NOVA_LITE, PROFILE_ONLY_US, REGION, SONNET, user
 
 VENDORS = {"anthropic", "amazon", "meta", "mistral", "cohere", "ai21", "deepseek"}
 GEO = {"us", "eu", "apac", "global", "us-gov", "ca", "jp", "au"}
@@ -141,3 +143,108 @@ def test_listing_is_exactly_the_usable_text_and_embedding_models(listing, emulat
     profile_only = [m["modelId"] for m in models if "ON_DEMAND" not in m["inferenceTypesSupported"]]
     assert image_only and not set(image_only) & got
     assert profile_only and set(profile_only) & got == set(profile_only) & routed
+
+
+# --- GET /v1/models/{model} (client.models.retrieve) -------------------------------------------
+
+
+def test_retrieve_answers_every_listed_model_as_listed(gateway, listing):
+    from openapi_schema import validate
+
+    c = gateway.openai()
+    try:
+        for m in listing:
+            got = c.models.retrieve(m.id)
+            assert got.to_dict() == m.to_dict(), m.id
+            # The recording transport checks every body against the spec too; this says so here.
+            validate(got.to_dict(), "Model")
+    finally:
+        c.close()
+
+
+def test_retrieve_raw_body_is_exactly_the_model_object(gateway):
+    r = gateway.http.get("/v1/models", headers=gateway.auth())
+    listed = {m["id"]: m for m in r.json()["data"]}
+    for model in (SONNET, PROFILE_ONLY_US):
+        r = gateway.http.get(f"/v1/models/{model}", headers=gateway.auth())
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"] == "application/json"
+        assert r.json() == listed[model]
+
+
+def test_retrieve_resolves_like_a_chat_request(gateway):
+    """Anything chat accepts is retrievable: the provider prefix and unlisted ARNs (with `/`)."""
+    from openapi_schema import validate
+
+    arns = [
+        f"arn:aws:bedrock:{REGION}:123456789012:inference-profile/{PROFILE_ONLY_US}",
+        f"arn:aws:bedrock:{REGION}::foundation-model/{HAIKU}",
+    ]
+    c = gateway.openai()
+    try:
+        prefixed = c.models.retrieve(f"bedrock/{SONNET}")
+        assert prefixed.id == f"bedrock/{SONNET}" and prefixed.owned_by == "anthropic"
+        for arn in arns:
+            got = c.models.retrieve(arn)  # the SDK sends the `/` as %2F
+            validate(got.to_dict(), "Model")
+            assert (got.id, got.object, got.owned_by) == (arn, "model", "anthropic")
+            assert got.created > 0
+            # The same ARN sent raw (older SDKs, curl) resolves the same way.
+            r = gateway.http.get(f"/v1/models/{arn}", headers=gateway.auth())
+            assert r.status_code == 200, r.text
+            assert r.json() == got.to_dict()
+            resp = c.chat.completions.create(model=arn, messages=user("retrievable"))
+            assert resp.choices[0].message.content == "You said: retrievable"
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("model", ["no-such-vendor.no-such-model-v9:0", f"bedrock-nowhere/{SONNET}", "arn:aws:s3:::b/k"])
+def test_retrieve_unknown_model_is_404_model_not_found(gateway, model):
+    c = gateway.openai()
+    try:
+        with pytest.raises(openai.NotFoundError) as info:
+            c.models.retrieve(model)
+        with pytest.raises(openai.NotFoundError) as chat:
+            c.chat.completions.create(model=model, messages=user("x"))
+    finally:
+        c.close()
+    err = info.value.body
+    assert info.value.status_code == 404
+    assert err["code"] == "model_not_found" and err["type"] == "invalid_request_error"
+    assert model in err["message"]
+    assert err == chat.value.body, "retrieve and chat must report an unknown model alike"
+
+
+def test_retrieve_needs_the_key(gateway):
+    for headers in ({}, {"Authorization": "Bearer wrong-key"}):
+        r = gateway.http.get(f"/v1/models/{SONNET}", headers=headers)
+        assert r.status_code == 401, r.text
+        assert r.json()["error"]["code"] == "invalid_api_key"
+    # Unknown ids too: an unauthenticated caller learns nothing about which models exist.
+    r = gateway.http.get("/v1/models/no-such.model")
+    assert r.status_code == 401, r.text
+    c = gateway.openai(api_key="wrong-key")
+    try:
+        with pytest.raises(openai.AuthenticationError) as info:
+            c.models.retrieve(SONNET)
+        assert info.value.status_code == 401
+    finally:
+        c.close()
+
+
+def test_retrieve_in_allowlist_mode_answers_only_the_allowlist(start_gateway, start_emulator):
+    emu = start_emulator()
+    gw = start_gateway.start(
+        emulator=emu, env={"CONFIGURED_PROVIDER_MODELS_MODE": "allowlist", "BEDROCK_MODELS": SONNET}
+    )
+    c = gw.openai()
+    try:
+        assert [m.id for m in c.models.list()] == [SONNET]
+        assert c.models.retrieve(SONNET).id == SONNET
+        for refused in (HAIKU, f"arn:aws:bedrock:{REGION}::foundation-model/{SONNET}", PROFILE_ONLY_US):
+            with pytest.raises(openai.NotFoundError) as info:
+                c.models.retrieve(refused)
+            assert info.value.body["code"] == "model_not_found", refused
+    finally:
+        c.close()

@@ -3,11 +3,12 @@
 //! resolves its model here.
 
 use crate::error::GatewayError;
-use crate::model::{ModelInfo, ModelKind};
+use crate::model::{vendor_of, ModelInfo, ModelKind};
 use crate::provider::Provider;
 use arc_swap::ArcSwap;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A model as listed to clients, with the provider that serves it.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ struct Snapshot {
     by_id: HashMap<String, Vec<usize>>,
     /// Listing order: provider order, then the provider's own order.
     listed: Vec<ListedModel>,
+    /// Unix seconds of the refresh that built this snapshot (0 before the first).
+    refreshed_at: u64,
 }
 
 /// The result of resolving a client's `model`.
@@ -64,7 +67,12 @@ impl Registry {
             futures::future::join_all(self.providers.iter().map(|p| p.list_models())).await;
         let previous = self.snapshot.load_full();
         let mut report = RefreshReport::default();
-        let mut next = Snapshot::default();
+        let mut next = Snapshot {
+            refreshed_at: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            ..Snapshot::default()
+        };
         for (idx, (provider, result)) in self.providers.iter().zip(results).enumerate() {
             let models: Vec<ModelInfo> = match result {
                 Ok(models) => models,
@@ -145,6 +153,40 @@ impl Registry {
             });
         }
         Err(GatewayError::model_not_found(requested))
+    }
+
+    /// Describes a client's `model` for `GET /v1/models/{model}`. It resolves exactly as
+    /// [`Registry::resolve`] does, so an id is described exactly when a chat request for it would
+    /// be routed (anything else is the same 404 `model_not_found`).
+    ///
+    /// `info.id` is `requested` as given (with any `provider/` prefix), the id the client can send;
+    /// the other fields are those of the resolved provider's listing entry. An id routed without
+    /// being listed (an ARN, an inference profile, a configured id) has no entry: it is owned by
+    /// the vendor in the id, else by the provider, and was "created" at the last refresh.
+    pub fn describe(&self, requested: &str) -> Result<ListedModel, GatewayError> {
+        let route = self.resolve(requested)?;
+        let provider = route.provider.name();
+        let snapshot = self.snapshot.load();
+        let info = match snapshot
+            .listed
+            .iter()
+            .find(|m| m.provider == provider && m.info.id == route.model)
+        {
+            Some(m) => ModelInfo {
+                id: requested.to_owned(),
+                ..m.info.clone()
+            },
+            None => ModelInfo {
+                id: requested.to_owned(),
+                owned_by: vendor_of(&route.model).unwrap_or(provider).to_owned(),
+                created: snapshot.refreshed_at,
+                kind: route.kind.unwrap_or(ModelKind::Chat),
+            },
+        };
+        Ok(ListedModel {
+            info,
+            provider: provider.to_owned(),
+        })
     }
 }
 
@@ -242,6 +284,46 @@ mod tests {
                 }
                 (Err(e), None) => assert_eq!(e.status(), 404, "{requested}"),
                 (Ok(route), None) => panic!("{requested} routed to {}", route.provider.name()),
+                (Err(e), Some(_)) => panic!("{requested}: {e}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn describes_what_resolves() {
+        let r = registry().await;
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
+        let app_profile =
+            "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc123";
+        // The fake lists everything as owned by `x`, created 0: listed fields show through.
+        // Some((provider, owned_by, listed)), or None for a 404.
+        type Want = Option<(&'static str, &'static str, bool)>;
+        let cases: [(&str, Want); 8] = [
+            ("a.one", Some(("bedrock-us", "x", true))),
+            ("shared.m", Some(("bedrock-us", "x", true))),
+            ("bedrock-eu/shared.m", Some(("bedrock-eu", "x", true))),
+            ("b.two", Some(("bedrock-eu", "x", true))),
+            (arn, Some(("bedrock-eu", "anthropic", false))),
+            (app_profile, Some(("bedrock-eu", "bedrock-eu", false))),
+            ("bedrock-us/b.two", None),
+            ("nope", None),
+        ];
+        for (requested, want) in cases {
+            match (r.describe(requested), want) {
+                (Ok(m), Some((provider, owned_by, listed))) => {
+                    assert_eq!(m.info.id, requested);
+                    assert_eq!(m.provider, provider, "{requested}");
+                    assert_eq!(m.info.owned_by, owned_by, "{requested}");
+                    // Unlisted ids were "created" at the refresh.
+                    assert_eq!(m.info.created == 0, listed, "{requested}");
+                }
+                (Err(e), None) => {
+                    let want = r.resolve(requested).err().map(|e| e.to_string());
+                    assert_eq!(Some(e.to_string()), want, "same error as resolve");
+                    assert_eq!(e.status(), 404, "{requested}");
+                    assert_eq!(e.code.as_deref(), Some("model_not_found"));
+                }
+                (Ok(m), None) => panic!("{requested} described as {m:?}"),
                 (Err(e), Some(_)) => panic!("{requested}: {e}"),
             }
         }

@@ -86,6 +86,8 @@ pub fn router(state: Arc<AppState>, opts: RouterOptions) -> App {
         .route("/health/ready", get(ready::ready))
         .route("/metrics", get(metrics_endpoint))
         .route("/v1/models", get(models::list))
+        // A wildcard: model ids (ARNs) may contain `/`.
+        .route("/v1/models/{*model}", get(models::retrieve))
         .route("/v1/chat/completions", audited(post(chat::completions)))
         .route("/v1/embeddings", audited(post(embeddings::create)))
         .route("/v1/responses", audited(post(responses::create)))

@@ -98,6 +98,10 @@ mod tests {
             ("/v1", true),
             ("/v1/chat/completions", true),
             ("/v1/nope", true),
+            (
+                "/v1/models/arn:aws:bedrock:us-east-1:1:inference-profile/x",
+                true,
+            ),
             ("/admin", true),
             ("/admin/usage", true),
             ("/v1x", false),

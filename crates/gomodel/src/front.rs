@@ -231,6 +231,10 @@ mod tests {
             (Method::GET, "/v1/chat/completions", None),
             (Method::POST, "/v1/responses/resp_1", None),
             (Method::POST, "/v1/models", None),
+            // Model retrieval is not a usage endpoint: no usage row, and no metric labelled with
+            // the (client-chosen) id in the path.
+            (Method::GET, "/v1/models/vendor.chat", None),
+            (Method::POST, "/v1/models/vendor.chat", None),
         ];
         for (method, path, want) in cases {
             assert_eq!(usage_endpoint(&method, path), want, "{method} {path}");

@@ -162,6 +162,10 @@ impl Provider for Fake {
             input_tokens: 2,
         })
     }
+    /// Like Bedrock: ARNs are routed without being listed.
+    fn accepts_unlisted(&self, model: &str) -> bool {
+        model.starts_with("arn:aws:bedrock:")
+    }
 }
 
 async fn app_with(key: Option<&str>, limit: usize) -> App {
@@ -613,6 +617,169 @@ async fn models_list() {
         v["data"][0],
         json!({"id": "vendor.chat", "object": "model", "created": 1_700_000_000, "owned_by": "vendor"})
     );
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path)
+        .header("x-api-key", KEY)
+        .body(Body::empty())
+        .unwrap()
+}
+
+const PROFILE_ARN: &str = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-sonnet-20240620-v1:0";
+
+#[tokio::test]
+async fn models_retrieve_every_listed_model() {
+    let app = app().await;
+    let (_, resp) = send(&app, get("/v1/models")).await;
+    let listed = body_json(resp).await["data"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 7);
+    for want in listed {
+        let id = want["id"].as_str().unwrap();
+        let (status, resp) = send(&app, get(&format!("/v1/models/{id}"))).await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            "application/json",
+            "{id}"
+        );
+        assert_eq!(body_json(resp).await, want, "{id}");
+    }
+}
+
+#[tokio::test]
+async fn models_retrieve_resolves_like_chat() {
+    let app = app().await;
+    let listed = json!({"object": "model", "created": 1_700_000_000, "owned_by": "vendor"});
+    let with_id = |id: &str| {
+        let mut v = listed.clone();
+        v["id"] = json!(id);
+        v
+    };
+    let encoded_arn = PROFILE_ARN.replace('/', "%2F");
+    let all_encoded = PROFILE_ARN.replace(':', "%3A").replace('/', "%2F");
+    // (path, the id in the answer)
+    let cases = [
+        ("/v1/models/vendor.chat".to_owned(), "vendor.chat"),
+        // Percent-encoding is decoded.
+        ("/v1/models/vendor%2Echat".to_owned(), "vendor.chat"),
+        // The provider prefix, raw or encoded (the SDK sends `/` as `%2F`).
+        (
+            "/v1/models/fake/vendor.embed".to_owned(),
+            "fake/vendor.embed",
+        ),
+        (
+            "/v1/models/fake%2Fvendor.embed".to_owned(),
+            "fake/vendor.embed",
+        ),
+    ];
+    for (path, id) in cases {
+        let (status, resp) = send(&app, get(&path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert_eq!(body_json(resp).await, with_id(id), "{path}");
+    }
+    // An ARN with `/`, unlisted but routed (as chat would): raw, as the SDK sends it, fully
+    // encoded, and behind the provider prefix.
+    let arn_paths = [
+        (format!("/v1/models/{PROFILE_ARN}"), PROFILE_ARN.to_owned()),
+        (format!("/v1/models/{encoded_arn}"), PROFILE_ARN.to_owned()),
+        (format!("/v1/models/{all_encoded}"), PROFILE_ARN.to_owned()),
+        (
+            format!("/v1/models/fake/{PROFILE_ARN}"),
+            format!("fake/{PROFILE_ARN}"),
+        ),
+    ];
+    for (path, id) in arn_paths {
+        let (status, resp) = send(&app, get(&path)).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let v = body_json(resp).await;
+        assert_eq!(v["id"], id.as_str(), "{path}");
+        assert_eq!(v["object"], "model");
+        assert_eq!(v["owned_by"], "anthropic", "{v}");
+        assert!(v["created"].as_u64().unwrap() > 0, "{v}");
+        assert_eq!(v.as_object().unwrap().len(), 4, "{v}");
+        let (status, _) = send(&app, post("/v1/chat/completions", chat_body(&id, false))).await;
+        assert_eq!(status, StatusCode::OK, "chat accepts {id} too");
+    }
+}
+
+#[tokio::test]
+async fn models_retrieve_unknown_is_the_chat_404() {
+    let app = app().await;
+    for id in [
+        "nope.model",
+        "other/vendor.chat",
+        "fake/nope.model",
+        "arn:aws:s3:::bucket/x",
+    ] {
+        let path = format!("/v1/models/{}", id.replace('/', "%2F"));
+        let (status, resp) = send(&app, get(&path)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+        let v = body_json(resp).await;
+        assert_error_shape(&v, "invalid_request_error", Some("model_not_found"));
+        // Word for word what a chat request for the same id gets.
+        let (status, chat) = send(&app, post("/v1/chat/completions", chat_body(id, false))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{id}");
+        assert_eq!(v, body_json(chat).await, "{id}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(id), "{v}");
+    }
+    // Not valid UTF-8 once decoded: an OpenAI-shaped 400, not axum's plain text.
+    let (status, resp) = send(&app, get("/v1/models/%FF")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error_shape(&body_json(resp).await, "invalid_request_error", None);
+    // No id at all: no such route.
+    let (status, resp) = send(&app, get("/v1/models/")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error_shape(
+        &body_json(resp).await,
+        "invalid_request_error",
+        Some("unknown_url"),
+    );
+    // Wrong method: 405.
+    let req = Request::delete("/v1/models/vendor.chat")
+        .header("x-api-key", KEY)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _) = send(&app, req).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn models_retrieve_needs_the_key() {
+    let keyed = app().await;
+    let open = app_with(None, 1 << 20).await;
+    let encoded_arn = PROFILE_ARN.replace('/', "%2F");
+    for id in ["vendor.chat", "nope.model", encoded_arn.as_str()] {
+        let path = format!("/v1/models/{id}");
+        let bare = || Request::get(&path).body(Body::empty()).unwrap();
+        let (status, resp) = send(&keyed, bare()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{id}");
+        assert_error_shape(
+            &body_json(resp).await,
+            "authentication_error",
+            Some("invalid_api_key"),
+        );
+        let wrong = Request::get(&path)
+            .header(header::AUTHORIZATION, "Bearer nope")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            send(&keyed, wrong).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{id}"
+        );
+        let bearer = Request::get(&path)
+            .header(header::AUTHORIZATION, format!("Bearer {KEY}"))
+            .body(Body::empty())
+            .unwrap();
+        let want = if id == "nope.model" {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::OK
+        };
+        assert_eq!(send(&keyed, bearer).await.0, want, "{id}");
+        assert_eq!(send(&open, bare()).await.0, want, "open mode: {id}");
+    }
 }
 
 #[tokio::test]
