@@ -6,7 +6,6 @@ use crate::embed::{self, Options};
 use crate::endpoint::{self, Endpoints};
 use crate::errors::{self, bad_upstream};
 use crate::eventstream::MessageDecoder;
-use crate::fetch::FetchClient;
 use crate::model_urls::{ModelUrls, Operation};
 use crate::profiles::{self, ProfileRouting};
 use crate::retry::{self, RetryPolicy};
@@ -46,8 +45,8 @@ pub const UNRESERVED_ONLY: &AsciiSet = &NON_ALPHANUMERIC
 
 const JSON: &str = "application/json";
 
-/// Sent on every call, as the shared reqwest client did before.
-const GOMODEL_AGENT: HeaderValue =
+/// Sent on every call (Bedrock and image downloads), as the shared reqwest client did before.
+pub(crate) const GOMODEL_AGENT: HeaderValue =
     HeaderValue::from_static(concat!("gomodel/", env!("CARGO_PKG_VERSION")));
 /// reqwest's default `accept`, kept for calls that do not name one.
 const ANY: HeaderValue = HeaderValue::from_static("*/*");
@@ -389,9 +388,8 @@ impl Upstream {
 
 /// The Amazon Bedrock provider.
 pub struct BedrockProvider {
+    /// Its client also downloads the image URLs of requests (`fetch`).
     up: Arc<Upstream>,
-    /// For downloading image URLs from anywhere (redirects matter there), not for Bedrock.
-    fetch: FetchClient,
     models: Vec<String>,
     mode: ModelsMode,
     guardrail: Option<crate::guardrail::GuardrailSettings>,
@@ -401,11 +399,10 @@ impl BedrockProvider {
     /// Resolves the endpoints and loads the AWS default credential chain once. Missing
     /// credentials do not fail construction: they are logged, and requests fail with an error
     /// that lists the chain tried until credentials appear.
-    /// `http` talks to Bedrock; `fetch` downloads the image URLs of requests.
+    /// `http` talks to Bedrock and downloads the image URLs of requests.
     pub async fn new(
         mut settings: BedrockSettings,
         http: HttpClient,
-        fetch: FetchClient,
     ) -> Result<Self, GatewayError> {
         // The SDK's region order: AWS_REGION / AWS_DEFAULT_REGION (already in the settings),
         // then the profile's `region` (IMDS is not asked: a region must be explicit here).
@@ -423,15 +420,10 @@ impl BedrockProvider {
         )?;
         // With an API key nothing is signed, so the chain (and its IMDS/STS probes) is skipped.
         if settings.api_key.is_some() {
-            return Self::build(
-                settings,
-                (http, fetch),
-                endpoints,
-                CredentialCache::new(None),
-            );
+            return Self::build(settings, http, endpoints, CredentialCache::new(None));
         }
         let credentials = CredentialCache::from_default_chain(&endpoints.region).await;
-        let provider = Self::build(settings, (http, fetch), endpoints, credentials)?;
+        let provider = Self::build(settings, http, endpoints, credentials)?;
         provider.warm_credentials();
         Ok(provider)
     }
@@ -441,7 +433,6 @@ impl BedrockProvider {
     pub fn with_credentials(
         settings: BedrockSettings,
         http: HttpClient,
-        fetch: FetchClient,
         credentials: SharedCredentialsProvider,
     ) -> Result<Self, GatewayError> {
         let endpoints = endpoint::resolve(
@@ -451,7 +442,7 @@ impl BedrockProvider {
         )?;
         Self::build(
             settings,
-            (http, fetch),
+            http,
             endpoints,
             CredentialCache::new(Some(credentials)),
         )
@@ -459,7 +450,7 @@ impl BedrockProvider {
 
     fn build(
         settings: BedrockSettings,
-        (http, fetch): (HttpClient, FetchClient),
+        http: HttpClient,
         endpoints: Endpoints,
         credentials: Arc<CredentialCache>,
     ) -> Result<Self, GatewayError> {
@@ -507,7 +498,6 @@ impl BedrockProvider {
                 urls: ModelUrls::new(&endpoints.runtime),
                 endpoints,
             }),
-            fetch,
             models,
             mode: settings.models_mode,
             guardrail: settings.guardrail,
@@ -717,7 +707,7 @@ impl BedrockProvider {
         stream: bool,
     ) -> Result<request::ConverseCall, GatewayError> {
         Self::check_model(&req.model)?;
-        crate::fetch::resolve_image_urls(&mut req, &self.fetch).await?;
+        crate::fetch::resolve_image_urls(&mut req, &self.up.http).await?;
         if let Some(g) = &self.guardrail {
             g.apply(&mut req.extra, stream);
         }
@@ -844,7 +834,6 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap()
@@ -904,7 +893,6 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap();
@@ -929,7 +917,6 @@ mod tests {
                 ..Default::default()
             },
             http_client(&Timeouts::default()).unwrap(),
-            FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new("AKID", "SECRET", None, None, "test")),
         )
         .unwrap();

@@ -163,7 +163,7 @@ pub fn deadline(what: &str, after: Duration) -> GatewayError {
 
 /// Whether anything in the chain is an I/O timeout (the connect timeout ends up there), as
 /// reqwest's `is_timeout` checked.
-fn timed_out_in(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn timed_out_in(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
         if e.downcast_ref::<std::io::Error>()
@@ -177,7 +177,7 @@ fn timed_out_in(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// Whether the failure happened before a connection was up (refused, DNS, TLS handshake).
-fn is_connect(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_connect(err: &(dyn std::error::Error + 'static)) -> bool {
     err.downcast_ref::<hyper_util::client::legacy::Error>()
         .is_some_and(hyper_util::client::legacy::Error::is_connect)
 }

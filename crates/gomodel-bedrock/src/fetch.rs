@@ -1,16 +1,28 @@
 //! Fetches the http(s) image URLs of a request: Converse takes image bytes only, so the
-//! gateway downloads them (on the shared HTTP client) before the pure translation runs. Every
-//! failure is a 400 naming the request field, since the URL is the client's input.
+//! gateway downloads them before the pure translation runs. Every failure is a 400 naming the
+//! request field, since the URL is the client's input.
+//!
+//! Downloads go through the provider's own pooled [`HttpClient`], the one that talks to Bedrock:
+//! a second, general-purpose client (reqwest before) meant a second HTTP stack in the binary and
+//! a second load of the OS trust store. The one thing such a client did that matters for images
+//! on arbitrary hosts, following redirects, is done here ([`get_following`]).
 
-use bytes::BytesMut;
+use crate::client::GOMODEL_AGENT;
+use crate::errors;
+use crate::transport::{Body, HttpClient};
+use bytes::{Bytes, BytesMut};
 use gomodel_core::chat::{ChatRequest, ContentBlock, ImageFormat};
 use gomodel_core::GatewayError;
-use std::sync::Arc;
+use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE, LOCATION, USER_AGENT};
+use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
+use hyper::body::Incoming;
 use std::time::Duration;
-use tokio::sync::OnceCell;
+use url::Url;
 
-/// Whole-fetch deadline (connect, headers and body): a slow image host must not hold the
-/// request for the model's full timeout.
+/// Whole-fetch deadline (connect, redirects, headers and body): a slow image host must not hold
+/// the request for the model's full timeout.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bedrock's per-image limit in Converse (3.75 MB); a larger image would be refused upstream
@@ -21,47 +33,22 @@ pub const MAX_IMAGE_BYTES: usize = 3_750_000;
 /// download.
 pub const MAX_REMOTE_IMAGES: usize = 20;
 
-/// The client image downloads go through, shared (clones share it) and built on first use.
-/// Building it loads the OS trust store (about 150 files here: milliseconds and memory at every
-/// start), and most deployments never send image URLs, so only those that do pay for it; the
-/// build runs on the blocking pool, off the async workers.
-#[derive(Clone, Default)]
-pub struct FetchClient(Arc<OnceCell<reqwest::Client>>);
+/// Redirects followed per image, as many as reqwest (the client used before) followed.
+pub const MAX_REDIRECTS: usize = 10;
 
-impl FetchClient {
-    async fn get(&self) -> Result<&reqwest::Client, GatewayError> {
-        self.0
-            .get_or_try_init(|| async {
-                tokio::task::spawn_blocking(build_client)
-                    .await
-                    .map_err(|e| e.to_string())
-                    .and_then(|built| built.map_err(|e| e.to_string()))
-                    .map_err(|e| {
-                        GatewayError::internal(format!(
-                            "could not build the image download client: {e}"
-                        ))
-                    })
-            })
-            .await
-    }
-}
+/// Image hosts that negotiate the format (CDNs) should pick one Bedrock takes.
+const IMAGES_PREFERRED: HeaderValue = HeaderValue::from_static("image/*,*/*;q=0.8");
 
-fn build_client() -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(FETCH_TIMEOUT)
-        .tcp_keepalive(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(64)
-        .user_agent(concat!("gomodel/", env!("CARGO_PKG_VERSION")))
-        .build()
-}
+const INVALID_URL: &str = "the URL is not valid";
 
-/// Replaces every [`ContentBlock::ImageUrl`] with the fetched [`ContentBlock::Image`].
-/// Downloads run concurrently; the first failure wins.
+/// The failure, as the end of the sentence "Could not use the image at '...': ...".
+type Why = String;
+
+/// Replaces every [`ContentBlock::ImageUrl`] with the fetched [`ContentBlock::Image`], downloaded
+/// on `http` (the provider's client). Downloads run concurrently; the first failure wins.
 pub async fn resolve_image_urls(
     req: &mut ChatRequest,
-    client: &FetchClient,
+    http: &HttpClient,
 ) -> Result<(), GatewayError> {
     let mut slots = Vec::new();
     for (i, m) in req.messages.iter().enumerate() {
@@ -80,7 +67,6 @@ pub async fn resolve_image_urls(
             format!("At most {MAX_REMOTE_IMAGES} images can be sent by URL in one request."),
         ));
     }
-    let http = client.get().await?;
     let fetched = futures::future::try_join_all(
         slots
             .iter()
@@ -96,33 +82,64 @@ pub async fn resolve_image_urls(
     Ok(())
 }
 
-/// Downloads one image and checks it is one Bedrock takes: the declared type must be an image
-/// (or generic), the size within the limit, and the magic bytes those of png/jpeg/gif/webp
-/// (they win over a mislabelled `Content-Type`, as for data URLs).
+/// Downloads one image and checks it is one Bedrock takes: the magic bytes must be those of
+/// png/jpeg/gif/webp (they win over a mislabelled `Content-Type`, as for data URLs).
 async fn fetch_image(
-    http: &reqwest::Client,
+    http: &HttpClient,
     url: &str,
     param: &str,
 ) -> Result<ContentBlock, GatewayError> {
-    let fail = |why: String| {
+    let fail = |why: Why| {
         GatewayError::invalid_param(param, format!("Could not use the image at '{url}': {why}."))
     };
-    let mut resp = http
-        .get(url)
-        .timeout(FETCH_TIMEOUT)
-        .send()
+    let bytes = tokio::time::timeout(FETCH_TIMEOUT, download(http, url))
         .await
-        .map_err(|e| fail(describe(&e)))?;
+        .unwrap_or_else(|_| Err(timed_out()))
+        .map_err(fail)?;
+    let format = ImageFormat::sniff(&bytes)
+        .ok_or_else(|| fail("its content is not a PNG, JPEG, GIF or WebP image".to_owned()))?;
+    Ok(ContentBlock::Image { format, bytes })
+}
+
+/// The body at `url`, provided the answer is a success, declares an image (or generic) type and
+/// stays within [`MAX_IMAGE_BYTES`]. Read frame by frame, so an oversized body is cut off
+/// rather than buffered.
+async fn download(http: &HttpClient, url: &str) -> Result<Bytes, Why> {
+    let resp = get_following(http, url).await?;
     let status = resp.status();
     if !status.is_success() {
-        return Err(fail(format!(
-            "the server answered HTTP {}",
-            status.as_u16()
-        )));
+        return Err(format!("the server answered HTTP {}", status.as_u16()));
     }
-    let mime = resp
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
+    check_type(resp.headers())?;
+    let too_big = || format!("it is larger than the {MAX_IMAGE_BYTES}-byte limit for images");
+    let mut body = resp.into_body();
+    if body
+        .size_hint()
+        .exact()
+        .is_some_and(|n| n > MAX_IMAGE_BYTES as u64)
+    {
+        return Err(too_big());
+    }
+    let mut buf = BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        // Trailers (not data) carry nothing we use.
+        let Ok(chunk) = frame.map_err(|e| describe(&e))?.into_data() else {
+            continue;
+        };
+        // Checked per frame: a missing Content-Length must not let a huge body in.
+        if buf.len() + chunk.len() > MAX_IMAGE_BYTES {
+            return Err(too_big());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Refuses a declared type that is neither an image Bedrock takes nor generic: the sniffing
+/// that follows only decides between the image formats.
+fn check_type(headers: &HeaderMap) -> Result<(), Why> {
+    let mime = headers
+        .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| {
             v.split(';')
@@ -136,51 +153,91 @@ async fn fetch_image(
         mime.as_str(),
         "" | "application/octet-stream" | "binary/octet-stream"
     );
-    if !generic && ImageFormat::from_mime(&mime).is_none() {
-        return Err(fail(format!(
+    if generic || ImageFormat::from_mime(&mime).is_some() {
+        Ok(())
+    } else {
+        Err(format!(
             "its type is '{mime}', not a PNG, JPEG, GIF or WebP image"
-        )));
-    }
-    let too_big = || {
-        fail(format!(
-            "it is larger than the {MAX_IMAGE_BYTES}-byte limit for images"
         ))
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_IMAGE_BYTES as u64)
-    {
-        return Err(too_big());
     }
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| fail(describe(&e)))? {
-        // Checked per chunk: a missing or lying Content-Length must not let a huge body in.
-        if buf.len() + chunk.len() > MAX_IMAGE_BYTES {
-            return Err(too_big());
-        }
-        buf.extend_from_slice(&chunk);
-    }
-    let format = ImageFormat::sniff(&buf)
-        .ok_or_else(|| fail("its content is not a PNG, JPEG, GIF or WebP image".to_owned()))?;
-    Ok(ContentBlock::Image {
-        format,
-        bytes: buf.freeze(),
-    })
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        format!(
-            "the download did not finish within {}s",
-            FETCH_TIMEOUT.as_secs()
-        )
-    } else if e.is_connect() {
+/// GETs `raw`, following up to [`MAX_REDIRECTS`] redirects: image links often point at a
+/// shortener or a CDN that redirects. Only http(s) is ever requested, so a redirect cannot
+/// turn the gateway to another scheme (`file:`, `ftp:`, ...).
+async fn get_following(http: &HttpClient, raw: &str) -> Result<Response<Incoming>, Why> {
+    let mut url = Url::parse(raw)
+        .ok()
+        .filter(is_web)
+        .ok_or_else(|| INVALID_URL.to_owned())?;
+    // The first request plus one per redirect.
+    for _ in 0..=MAX_REDIRECTS {
+        let resp = http.request(get(&url)?).await.map_err(|e| describe(&e))?;
+        match redirect_target(&url, &resp) {
+            None => return Ok(resp),
+            Some(next) if is_web(&next) => url = next,
+            Some(next) => {
+                return Err(format!(
+                    "it redirects to a '{}' URL, and only http and https are followed",
+                    next.scheme()
+                ))
+            }
+        }
+    }
+    Err(format!("too many redirects (more than {MAX_REDIRECTS})"))
+}
+
+fn is_web(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
+/// Where a redirect points, resolved against the URL that answered it. Anything else (another
+/// status, no or an unusable `Location`) is the final answer, which then fails on its status,
+/// as with reqwest. Every redirect is followed with a GET: the download is one already.
+fn redirect_target<B>(from: &Url, resp: &Response<B>) -> Option<Url> {
+    let redirect = matches!(
+        resp.status(),
+        StatusCode::MOVED_PERMANENTLY
+            | StatusCode::FOUND
+            | StatusCode::SEE_OTHER
+            | StatusCode::TEMPORARY_REDIRECT
+            | StatusCode::PERMANENT_REDIRECT
+    );
+    if !redirect {
+        return None;
+    }
+    let location = resp.headers().get(LOCATION)?.to_str().ok()?;
+    from.join(location).ok()
+}
+
+/// The request for `url`: a GET with the gateway's user agent and nothing that identifies the
+/// client or the previous hop (no cookies, no `Referer`).
+fn get(url: &Url) -> Result<Request<Body>, Why> {
+    let uri = Uri::try_from(url.as_str()).map_err(|_| INVALID_URL.to_owned())?;
+    let mut req = Request::new(Full::new(Bytes::new()));
+    *req.uri_mut() = uri;
+    req.headers_mut().insert(USER_AGENT, GOMODEL_AGENT);
+    req.headers_mut().insert(ACCEPT, IMAGES_PREFERRED);
+    Ok(req)
+}
+
+/// A transport failure in the client's words, without the internals of the gateway's side
+/// (resolver, TLS, pool).
+fn describe(e: &(dyn std::error::Error + 'static)) -> Why {
+    if errors::timed_out_in(e) {
+        timed_out()
+    } else if errors::is_connect(e) {
         "the server could not be reached".to_owned()
-    } else if e.is_builder() {
-        "the URL is not valid".to_owned()
     } else {
         "the download failed".to_owned()
     }
+}
+
+fn timed_out() -> Why {
+    format!(
+        "the download did not finish within {}s",
+        FETCH_TIMEOUT.as_secs()
+    )
 }
 
 #[cfg(test)]
@@ -188,33 +245,89 @@ fn describe(e: &reqwest::Error) -> String {
 mod tests {
     use super::*;
     use gomodel_core::chat::{Message, Role};
+    use hyper_util::client::proxy::matcher::Matcher;
+    use std::sync::{Arc, Mutex};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const PNG: &[u8] = b"\x89PNG\r\n\x1a\n-rest-of-image";
 
-    /// Serves `(path, content type, body)` routes over plain HTTP/1.1; other paths are 404.
-    async fn serve(routes: Vec<(&'static str, &'static str, Vec<u8>)>) -> String {
+    /// What a test route answers.
+    enum Reply {
+        /// 200 with this content type and body.
+        Ok(&'static str, Vec<u8>),
+        /// This status, with this `Location` if any (`{base}` becomes the server's own URL).
+        Redirect(u16, Option<String>),
+        /// Reads the request and never answers.
+        Hang,
+    }
+
+    /// Request targets (`/path?query`) the test server saw, in order.
+    type Seen = Arc<Mutex<Vec<String>>>;
+
+    /// Serves `routes` (matched on the path, query ignored) over plain HTTP/1.1, one
+    /// connection each; other paths are 404. Returns the base URL and the request heads seen.
+    async fn serve(routes: Vec<(String, Reply)>) -> (String, Seen) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let routes = Arc::new(routes);
+        let heads: Seen = Arc::default();
+        let (origin, seen) = (base.clone(), Arc::clone(&heads));
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let mut buf = vec![0u8; 4096];
-                let n = sock.read(&mut buf).await.unwrap_or(0);
-                let head = String::from_utf8_lossy(&buf[..n]).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let (status, kind, body) = match routes.iter().find(|(p, _, _)| *p == path) {
-                    Some((_, kind, body)) => ("200 OK", *kind, body.clone()),
-                    None => ("404 Not Found", "text/plain", b"no".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\ncontent-type: {kind}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
+                let (routes, seen, origin) =
+                    (Arc::clone(&routes), Arc::clone(&seen), origin.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).to_string();
+                    seen.lock().unwrap().push(head.clone());
+                    let target = head.split_whitespace().nth(1).unwrap_or("/");
+                    let path = target.split('?').next().unwrap_or_default();
+                    let (status, extra, body) = match routes.iter().find(|(p, _)| p == path) {
+                        Some((_, Reply::Ok(kind, body))) => (
+                            "200 OK".to_owned(),
+                            format!("content-type: {kind}\r\n"),
+                            body.clone(),
+                        ),
+                        Some((_, Reply::Redirect(code, location))) => {
+                            let location = location.as_ref().map_or(String::new(), |l| {
+                                format!("location: {}\r\n", l.replace("{base}", &origin))
+                            });
+                            (format!("{code} Redirect"), location, Vec::new())
+                        }
+                        Some((_, Reply::Hang)) => return std::future::pending().await,
+                        None => ("404 Not Found".to_owned(), String::new(), b"no".to_vec()),
+                    };
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                });
             }
         });
-        format!("http://{addr}")
+        (base, heads)
+    }
+
+    /// A client without proxies, whatever the environment says; its connect timeout is longer
+    /// than the fetch deadline, which must be what stops a hung download.
+    fn client() -> HttpClient {
+        HttpClient::with_proxies(FETCH_TIMEOUT * 6, Matcher::builder().build()).unwrap()
+    }
+
+    fn route(path: &str, reply: Reply) -> (String, Reply) {
+        (path.to_owned(), reply)
+    }
+
+    fn redirect(path: &str, code: u16, location: &str) -> (String, Reply) {
+        route(path, Reply::Redirect(code, Some(location.to_owned())))
     }
 
     fn request(urls: &[String]) -> ChatRequest {
@@ -234,22 +347,41 @@ mod tests {
         }
     }
 
+    /// Fetches `url` as the only image of a request: Ok when it became the test PNG.
+    async fn fetch(http: &HttpClient, url: &str) -> Result<(), GatewayError> {
+        let mut req = request(&[url.to_owned()]);
+        resolve_image_urls(&mut req, http).await?;
+        let png = ContentBlock::Image {
+            format: ImageFormat::Png,
+            bytes: Bytes::from_static(PNG),
+        };
+        assert_eq!(req.messages[0].content[0], png, "{url}");
+        Ok(())
+    }
+
+    fn assert_fails(got: Result<(), GatewayError>, fragment: &str, case: &str) {
+        let e = got.unwrap_err();
+        assert_eq!(e.param.as_deref(), Some("p0"), "{case}");
+        assert!(e.message.contains(fragment), "{case}: {}", e.message);
+    }
+
     #[tokio::test]
     async fn fetch_table() {
-        let base = serve(vec![
-            ("/a.png", "image/png", PNG.to_vec()),
-            ("/bin", "application/octet-stream", PNG.to_vec()),
-            ("/page", "text/html; charset=utf-8", b"<html>".to_vec()),
-            ("/fake.png", "image/png", b"not png".to_vec()),
-            (
+        let (base, seen) = serve(vec![
+            route("/a.png", Reply::Ok("image/png", PNG.to_vec())),
+            route("/bin", Reply::Ok("application/octet-stream", PNG.to_vec())),
+            route(
+                "/page",
+                Reply::Ok("text/html; charset=utf-8", b"<html>".to_vec()),
+            ),
+            route("/fake.png", Reply::Ok("image/png", b"not png".to_vec())),
+            route(
                 "/big.png",
-                "image/png",
-                [PNG, &vec![0u8; MAX_IMAGE_BYTES]].concat(),
+                Reply::Ok("image/png", [PNG, &vec![0u8; MAX_IMAGE_BYTES]].concat()),
             ),
         ])
         .await;
-        // Built on first use, as in the gateway.
-        let http = FetchClient::default();
+        let http = client();
         let cases: Vec<(&str, Result<(), &str>)> = vec![
             ("/a.png", Ok(())),
             ("/bin", Ok(())),
@@ -259,37 +391,129 @@ mod tests {
             ("/big.png", Err("larger than the 3750000-byte limit")),
         ];
         for (path, want) in cases {
-            let mut req = request(&[format!("{base}{path}")]);
-            let got = resolve_image_urls(&mut req, &http).await;
+            let got = fetch(&http, &format!("{base}{path}")).await;
             match want {
-                Ok(()) => {
-                    assert!(got.is_ok(), "{path}: {got:?}");
-                    assert_eq!(
-                        req.messages[0].content[0],
-                        ContentBlock::Image {
-                            format: ImageFormat::Png,
-                            bytes: bytes::Bytes::from_static(PNG)
-                        }
-                    );
-                }
-                Err(fragment) => {
-                    let e = got.unwrap_err();
-                    assert_eq!(e.param.as_deref(), Some("p0"), "{path}");
-                    assert!(e.message.contains(fragment), "{path}: {}", e.message);
-                }
+                Ok(()) => assert!(got.is_ok(), "{path}: {got:?}"),
+                Err(fragment) => assert_fails(got, fragment, path),
             }
         }
-        let unreachable = request(&["http://127.0.0.1:1/x.png".to_owned()]);
-        let e = resolve_image_urls(&mut unreachable.clone(), &http)
-            .await
-            .unwrap_err();
-        assert!(e.message.contains("could not be reached"), "{}", e.message);
+        let broken = [
+            (
+                "http://127.0.0.1:1/x.png",
+                "the server could not be reached",
+            ),
+            ("not a url", "the URL is not valid"),
+            ("ftp://127.0.0.1/a.png", "the URL is not valid"),
+        ];
+        for (url, fragment) in broken {
+            assert_fails(fetch(&http, url).await, fragment, url);
+        }
+        // More URLs than allowed: refused before any download.
+        seen.lock().unwrap().clear();
         let many: Vec<String> = (0..=MAX_REMOTE_IMAGES)
-            .map(|i| format!("{base}/{i}"))
+            .map(|_| format!("{base}/a.png"))
             .collect();
         let e = resolve_image_urls(&mut request(&many), &http)
             .await
             .unwrap_err();
         assert_eq!(e.param, Some(format!("p{MAX_REMOTE_IMAGES}")));
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn sends_a_plain_get_with_the_gateway_user_agent() {
+        let (base, seen) = serve(vec![route("/a.png", Reply::Ok("image/png", PNG.to_vec()))]).await;
+        fetch(&client(), &format!("{base}/a.png")).await.unwrap();
+        let head = seen.lock().unwrap()[0].to_ascii_lowercase();
+        let mut lines = head.lines().filter(|l| !l.is_empty());
+        assert_eq!(lines.next(), Some("get /a.png http/1.1"));
+        let mut names: Vec<&str> = lines.filter_map(|l| l.split(':').next()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["accept", "host", "user-agent"], "{head}");
+        let agent = concat!("user-agent: gomodel/", env!("CARGO_PKG_VERSION"));
+        assert!(head.contains(agent), "{head}");
+    }
+
+    #[tokio::test]
+    async fn redirect_table() {
+        // `/hopN` is N redirects away from the image.
+        let mut routes: Vec<(String, Reply)> = (1..=MAX_REDIRECTS + 1)
+            .map(|n| redirect(&format!("/hop{n}"), 302, &format!("/hop{}", n - 1)))
+            .collect();
+        routes.extend([
+            route("/hop0", Reply::Ok("image/png", PNG.to_vec())),
+            route("/a.png", Reply::Ok("image/png", PNG.to_vec())),
+            redirect("/moved", 301, "{base}/a.png"),
+            redirect("/dir/found", 302, "../a.png"),
+            redirect("/see-other", 303, "/a.png?size=1#top"),
+            redirect("/temporary", 307, "a.png"),
+            redirect("/permanent", 308, "/see-other"),
+            redirect("/loop", 302, "/loop"),
+            redirect("/to-ftp", 302, "ftp://127.0.0.1/a.png"),
+            redirect("/to-data", 301, "data:image/png;base64,iVBORw0KGgo="),
+            redirect("/to-missing", 302, "/missing"),
+            redirect("/choices", 300, "/a.png"),
+            route("/no-location", Reply::Redirect(302, None)),
+        ]);
+        let (base, seen) = serve(routes).await;
+        let http = client();
+        let too_many = "too many redirects (more than 10)";
+        let not_web = "only http and https are followed";
+        // (start, outcome, request targets the server saw)
+        let cases: Vec<(&str, Result<(), &str>, Vec<&str>)> = vec![
+            ("/moved", Ok(()), vec!["/moved", "/a.png"]),
+            ("/dir/found", Ok(()), vec!["/dir/found", "/a.png"]),
+            ("/see-other", Ok(()), vec!["/see-other", "/a.png?size=1"]),
+            ("/temporary", Ok(()), vec!["/temporary", "/a.png"]),
+            (
+                "/permanent",
+                Ok(()),
+                vec!["/permanent", "/see-other", "/a.png?size=1"],
+            ),
+            (
+                "/to-ftp",
+                Err("a 'ftp' URL, and only http"),
+                vec!["/to-ftp"],
+            ),
+            ("/to-data", Err(not_web), vec!["/to-data"]),
+            (
+                "/to-missing",
+                Err("HTTP 404"),
+                vec!["/to-missing", "/missing"],
+            ),
+            ("/choices", Err("HTTP 300"), vec!["/choices"]),
+            ("/no-location", Err("HTTP 302"), vec!["/no-location"]),
+            ("/loop", Err(too_many), vec!["/loop"; MAX_REDIRECTS + 1]),
+        ];
+        for (start, want, path) in cases {
+            seen.lock().unwrap().clear();
+            let got = fetch(&http, &format!("{base}{start}")).await;
+            match want {
+                Ok(()) => assert!(got.is_ok(), "{start}: {got:?}"),
+                Err(fragment) => assert_fails(got, fragment, start),
+            }
+            let targets: Vec<String> = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|h| h.split_whitespace().nth(1).unwrap_or_default().to_owned())
+                .collect();
+            assert_eq!(targets, path, "{start}");
+        }
+        // The limit is reqwest's: ten redirects are followed, the eleventh is refused.
+        let hops = |n: usize| format!("{base}/hop{n}");
+        fetch(&http, &hops(MAX_REDIRECTS)).await.unwrap();
+        assert_fails(
+            fetch(&http, &hops(MAX_REDIRECTS + 1)).await,
+            too_many,
+            "hop11",
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hung_server_is_given_up_on_at_the_deadline() {
+        let (base, _) = serve(vec![route("/slow.png", Reply::Hang)]).await;
+        let got = fetch(&client(), &format!("{base}/slow.png")).await;
+        assert_fails(got, "the download did not finish within 10s", "hang");
     }
 }

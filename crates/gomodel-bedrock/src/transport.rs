@@ -6,7 +6,7 @@
 //! times, its timeout is a boxed future plus a request extension, and it parses a `Url` out of
 //! every response; about 15 allocations and 4 % of gateway CPU. Timeouts are applied by the
 //! caller (`tokio::time::timeout`), URLs are parsed once ([`Target`]). Image downloads
-//! (`fetch`) keep reqwest: they go to arbitrary hosts, where redirects matter.
+//! (`fetch`) use this client too and follow redirects themselves.
 
 use crate::proxy::ProxyConnector;
 use bytes::Bytes;

@@ -127,7 +127,6 @@ impl Mock {
         BedrockProvider::with_credentials(
             settings,
             gomodel_bedrock::http_client(&Default::default()).unwrap(),
-            gomodel_bedrock::fetch::FetchClient::default(),
             SharedCredentialsProvider::new(Credentials::new(
                 "AKIDTEST",
                 "secret",

@@ -27,7 +27,6 @@ fn provider() -> BedrockProvider {
             ..Default::default()
         },
         gomodel_bedrock::http_client(&Default::default()).unwrap(),
-        gomodel_bedrock::fetch::FetchClient::default(),
         SharedCredentialsProvider::new(Credentials::new(
             "AKIDEMULATOR",
             "emulator-secret",

@@ -34,7 +34,6 @@ async fn requests_fail_clearly_until_credentials_appear() {
             ..Default::default()
         },
         gomodel_bedrock::http_client(&Default::default()).unwrap(),
-        gomodel_bedrock::fetch::FetchClient::default(),
     )
     .await
     .expect("construction must not need credentials");

@@ -1,6 +1,5 @@
 //! Turning the configuration into providers and a filled model registry.
 
-use gomodel_bedrock::fetch::FetchClient;
 use gomodel_bedrock::guardrail::GuardrailSettings;
 use gomodel_bedrock::{BedrockProvider, BedrockSettings, ProfileRouting};
 use gomodel_config::{Config, ProviderType};
@@ -17,17 +16,14 @@ pub const STARTUP_REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 /// No overall request timeout: streams legitimately run for minutes; the connect timeout and
 /// TCP keepalive catch dead peers instead.
 pub struct HttpClients {
-    /// Every call to Bedrock, runtime and control plane (see `gomodel_bedrock::transport`).
+    /// Every call to Bedrock, runtime and control plane, and the downloads of the image URLs
+    /// in requests (see `gomodel_bedrock::transport`, `gomodel_bedrock::fetch`).
     pub bedrock: gomodel_bedrock::HttpClient,
-    /// Downloads of the image URLs in requests: arbitrary hosts, where redirects matter. Built
-    /// on first use (see `gomodel_bedrock::fetch::FetchClient`).
-    pub fetch: FetchClient,
 }
 
 pub fn http_clients() -> Result<HttpClients, String> {
     let bedrock = gomodel_bedrock::HttpClient::new(CONNECT_TIMEOUT).map_err(|e| e.message)?;
-    let fetch = FetchClient::default();
-    Ok(HttpClients { bedrock, fetch })
+    Ok(HttpClients { bedrock })
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,7 +80,7 @@ pub async fn build_providers(
                         .map_err(|e| format!("provider {}: {}", p.name, e.message))?,
                     None => http.bedrock.clone(),
                 };
-                match BedrockProvider::new(settings, client, http.fetch.clone()).await {
+                match BedrockProvider::new(settings, client).await {
                     Ok(provider) => {
                         tracing::info!(
                             provider = %p.name,

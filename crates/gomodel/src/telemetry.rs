@@ -22,7 +22,7 @@ pub fn init_tracing(rust_log: Option<&str>, log_level: Option<&str>, log_format:
             _ => "info".to_owned(),
         };
         EnvFilter::new(format!(
-            "{level},hyper=warn,hyper_util=warn,h2=warn,rustls=warn,reqwest=warn,aws_config=warn,aws_smithy_runtime=warn,aws_sigv4=warn,tower=warn,sqlx=warn"
+            "{level},hyper=warn,hyper_util=warn,h2=warn,rustls=warn,aws_config=warn,aws_smithy_runtime=warn,aws_sigv4=warn,tower=warn,sqlx=warn"
         ))
     });
     let json = log_format.is_some_and(|f| f.trim().eq_ignore_ascii_case("json"));
