@@ -41,10 +41,12 @@ pub struct RecorderOptions {
 impl Default for RecorderOptions {
     fn default() -> Self {
         RecorderOptions {
-            // 65 536 records / 250 ms: over 250 000 requests a second before a record drops.
+            // 65 536 records / 100 ms: over 600 000 requests a second before a record drops.
             capacity: 65_536,
             batch_size: 4096,
-            flush_interval: Duration::from_millis(250),
+            // Records wait in memory until written: at 10 000 req/s, 250 ms held ~2,500 of
+            // them (~1.4 MB); 100 ms holds 1,000 for ten small WAL commits a second.
+            flush_interval: Duration::from_millis(100),
             max_backoff: Duration::from_secs(10),
         }
     }
@@ -93,7 +95,9 @@ impl UsageRecorder {
             storage,
             rx,
             stop: stop_rx,
-            batch: Vec::with_capacity(opts.batch_size.max(1)),
+            // Grows to the largest batch seen rather than reserving `batch_size` records
+            // (~1.3 MB) that a quiet gateway never fills.
+            batch: Vec::new(),
             opts,
             migrated: false,
             failing_since: None,
