@@ -2,7 +2,8 @@
 //!
 //! Provider events are encoded as they arrive; the events that are ready together go to hyper as
 //! one body frame (see [`Pump::poll_next`]), and an event that is not ready never holds back what
-//! is. One `BytesMut` is reused; `split().freeze()` hands out the written bytes without copying. When the client disconnects hyper drops the body, which drops
+//! is. The first content delta is the exception: it goes out at once, alone with what came
+//! before it, since time to first token is the latency users see. One `BytesMut` is reused; `split().freeze()` hands out the written bytes without copying. When the client disconnects hyper drops the body, which drops
 //! the provider stream and with it the upstream request.
 
 use crate::handlers::stored_responses::{self, Storing};
@@ -79,6 +80,9 @@ struct Pump<E> {
     flush: bool,
     /// Rounds given way in a row, with bytes in hand, in which no event arrived.
     idle: u8,
+    /// The first content delta went out. Until then nothing is gathered behind it: the first
+    /// token is the latency a user sees (time to first token), so it is sent on its own.
+    first_delta_sent: bool,
     request_id: String,
     /// Records the stream's usage when it ends, fails or is dropped (client gone).
     usage: Option<StreamUsage>,
@@ -177,6 +181,10 @@ impl<E: SseEncoder> Stream for Pump<E> {
                     StreamEvent::BlockDelta { .. } | StreamEvent::BlockStart { .. }
                 ))
             );
+            if !p.first_delta_sent && matches!(item, Some(Ok(StreamEvent::BlockDelta { .. }))) {
+                p.first_delta_sent = true;
+                p.flush = true;
+            }
             match item {
                 Some(Ok(ev)) => {
                     if let Some(u) = &mut p.usage {
@@ -239,6 +247,7 @@ impl<E: SseEncoder> Pump<E> {
             done: false,
             flush: false,
             idle: 0,
+            first_delta_sent: false,
             request_id,
             usage,
             storing,
@@ -311,12 +320,16 @@ mod tests {
     async fn events_ready_together_go_out_in_one_frame() {
         let (tx, mut pump) = pump();
         tx.unbounded_send(Ok(StreamEvent::MessageStart)).unwrap();
-        for w in ["a", " b", " c"] {
+        for w in ["a", " b", " c", " d"] {
             tx.unbounded_send(text(w)).unwrap();
         }
+        // The first token goes out at once, with the role chunk before it and nothing after.
+        let first = pump.next().await.unwrap().unwrap();
+        assert_eq!(chunks(&first), 2, "{first:?}");
+        assert!(std::str::from_utf8(&first).unwrap().contains("\"a\""));
         // The channel stays open: the frame must not wait for more.
         let frame = pump.next().await.unwrap().unwrap();
-        assert_eq!(chunks(&frame), 4, "{frame:?}");
+        assert_eq!(chunks(&frame), 3, "{frame:?}");
         tx.unbounded_send(Ok(StreamEvent::MessageStop {
             stop_reason: StopReason::EndTurn,
         }))
@@ -350,10 +363,13 @@ mod tests {
     #[test]
     fn a_pending_event_does_not_hold_back_ready_bytes() {
         let (tx, mut pump) = pump();
-        tx.unbounded_send(text("a")).unwrap();
         let wakes = Arc::new(Wakes::default());
+        tx.unbounded_send(text("first")).unwrap();
         let (frame, rounds) = poll_until_frame(&mut pump, &wakes);
-        assert_eq!(chunks(&frame), 2); // role + "a"
+        assert_eq!((chunks(&frame), rounds), (2, 0)); // role + the first token, at once
+        tx.unbounded_send(text("a")).unwrap();
+        let (frame, rounds) = poll_until_frame(&mut pump, &wakes);
+        assert_eq!(chunks(&frame), 1);
         assert_eq!(rounds, usize::from(IDLE_ROUNDS));
         // Nothing ready, nothing in hand: plain pending, no self-wake.
         let w = waker(wakes.clone());
@@ -369,6 +385,10 @@ mod tests {
         let wakes = Arc::new(Wakes::default());
         let w = waker(wakes.clone());
         let mut cx = Context::from_waker(&w);
+        // The first token is sent alone; gathering starts after it.
+        tx.unbounded_send(text("first")).unwrap();
+        let (frame, rounds) = poll_until_frame(&mut pump, &wakes);
+        assert_eq!((chunks(&frame), rounds), (2, 0));
         tx.unbounded_send(text("a")).unwrap();
         assert!(Pin::new(&mut pump).poll_next(&mut cx).is_pending());
         assert!(Pin::new(&mut pump).poll_next(&mut cx).is_pending());
@@ -376,23 +396,25 @@ mod tests {
         // pump gives way afresh.
         tx.unbounded_send(text(" b")).unwrap();
         let (frame, rounds) = poll_until_frame(&mut pump, &wakes);
-        assert_eq!(chunks(&frame), 3);
+        assert_eq!(chunks(&frame), 2);
         assert_eq!(rounds, usize::from(IDLE_ROUNDS));
     }
 
     #[tokio::test]
     async fn an_error_after_coalesced_events_is_still_sent() {
         let (tx, mut pump) = pump();
-        tx.unbounded_send(text("a")).unwrap();
-        tx.unbounded_send(text(" b")).unwrap();
+        for t in ["first", "a", " b"] {
+            tx.unbounded_send(text(t)).unwrap();
+        }
         tx.unbounded_send(Err(GatewayError::upstream(
             ErrorKind::UpstreamError,
             "boom",
         )))
         .unwrap();
+        assert_eq!(chunks(&pump.next().await.unwrap().unwrap()), 2);
         let frame = pump.next().await.unwrap().unwrap();
         let text = std::str::from_utf8(&frame).unwrap();
-        assert_eq!(chunks(&frame), 4, "{text}");
+        assert_eq!(chunks(&frame), 3, "{text}");
         assert!(text.contains("data: {\"error\""), "{text}");
         assert!(!text.contains("[DONE]"));
         assert!(pump.next().await.is_none());
