@@ -62,8 +62,16 @@ macro_rules! storage_impl {
                 Self::BACKEND
             }
 
+            /// Runs once per process: startup migrates, and the usage writer's call before its
+            /// first write then returns at once. (Running it again took a second pooled
+            /// connection right behind the first, which sqlx had not yet taken back; for SQLite
+            /// that is one more worker thread, page cache and statement cache for good.)
             async fn migrate(&self) -> Result<(), $crate::StorageError> {
                 use sqlx::Row as _;
+                use std::sync::atomic::Ordering;
+                if self.migrated.load(Ordering::Acquire) {
+                    return Ok(());
+                }
                 let mut tx = self.pool.begin().await?;
                 // Several replicas may start at once: the first migrates, the others wait here
                 // and then find nothing pending.
@@ -96,6 +104,7 @@ macro_rules! storage_impl {
                     tracing::info!(backend = Self::BACKEND, version = m.version, name = m.name, "applied database migration");
                 }
                 tx.commit().await?;
+                self.migrated.store(true, Ordering::Release);
                 Ok(())
             }
 

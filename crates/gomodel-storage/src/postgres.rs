@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub struct PostgresStorage {
     pool: sqlx::PgPool,
+    /// Set once this process has migrated the database (see `migrate`).
+    migrated: std::sync::atomic::AtomicBool,
 }
 
 /// Serializes migrations across replicas starting together (an arbitrary constant key).
@@ -30,7 +32,10 @@ impl PostgresStorage {
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options.application_name("gomodel"));
-        Ok(PostgresStorage { pool })
+        Ok(PostgresStorage {
+            pool,
+            migrated: Default::default(),
+        })
     }
 }
 

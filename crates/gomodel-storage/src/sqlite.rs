@@ -9,6 +9,8 @@ use std::time::Duration;
 
 pub struct SqliteStorage {
     pool: sqlx::SqlitePool,
+    /// Set once this process has migrated the database (see `migrate`).
+    migrated: std::sync::atomic::AtomicBool,
 }
 
 impl SqliteStorage {
@@ -43,7 +45,10 @@ impl SqliteStorage {
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy_with(options);
-        Ok(SqliteStorage { pool })
+        Ok(SqliteStorage {
+            pool,
+            migrated: Default::default(),
+        })
     }
 }
 
