@@ -59,3 +59,31 @@ storage_impl!(
     TRACKING_TABLE_SQLITE,
     None::<&str>
 );
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{Storage, UsageRecord};
+
+    /// Startup migrates; later the usage writer migrates again before its first write and
+    /// writes at once. That must all run on one connection (each SQLite connection is a worker
+    /// thread with its own page and statement caches): sqlx takes a released connection back
+    /// asynchronously, so a second acquire right behind the first opens another one.
+    #[tokio::test]
+    async fn migrating_again_and_writing_reuse_one_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = SqliteStorage::open(&dir.path().join("g.db")).unwrap();
+        storage.migrate().await.unwrap();
+        for _ in 0..3 {
+            // The writer's flush interval (shortened): the pool has its connection back.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            storage.migrate().await.unwrap();
+            storage
+                .insert_usage(&[UsageRecord::default()])
+                .await
+                .unwrap();
+        }
+        assert_eq!(storage.pool.size(), 1);
+    }
+}
