@@ -24,8 +24,12 @@ VENV_STAMP   := $(VENV)/.requirements-installed
 
 all: build
 
+# gomodel builds on its own: built together with the emulator, Cargo unifies the features of
+# shared dependencies (regex), which renames their symbols and those of everything above them,
+# and the release link's function order (docs/symbol-order.md) would no longer match them.
 build:
-	$(CARGO) build --release -p gomodel -p bedrock-emulator
+	$(CARGO) build --release -p gomodel
+	$(CARGO) build --release -p bedrock-emulator
 	@mkdir -p $(BIN_DIR)
 	cp $(TARGET_DIR)/release/gomodel $(BIN_DIR)/gomodel
 	cp $(TARGET_DIR)/release/gomodel-bedrock-emulator $(BIN_DIR)/gomodel-bedrock-emulator

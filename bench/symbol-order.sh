@@ -22,8 +22,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$WORK"'
 # The very release build (same profile, so the same symbol hashes), stripped as shipped; the
 # linker's map names its functions whatever their current order.
 MAP="$TARGET_DIR/release/gomodel.map"
-[ "${1:-}" = --no-build ] || GOMODEL_LINK_MAP="$MAP" \
-  cargo build --release -p gomodel -p bedrock-emulator -p gomodel-bench --target-dir "$TARGET_DIR"
+# gomodel is built on its own, as `make build` does: built together with the other packages,
+# Cargo would unify the features of shared dependencies and rename their symbols.
+if [ "${1:-}" != --no-build ]; then
+  GOMODEL_LINK_MAP="$MAP" cargo build --release -p gomodel --target-dir "$TARGET_DIR"
+  cargo build --release -p bedrock-emulator -p gomodel-bench --target-dir "$TARGET_DIR"
+fi
 BIN="$TARGET_DIR/release"
 
 EMU_PORT=18191 GW_PORT=18192
