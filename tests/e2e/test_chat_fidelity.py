@@ -12,6 +12,8 @@ import threading
 import pytest
 from pydantic import BaseModel
 
+import openapi_schema
+
 from harness import PROFILE_ONLY_US, SONNET, body_of, last_converse, user
 from test_chat_features import PNG_1PX as PNG_1PX_B64
 from test_chat_features import WEATHER_TOOL
@@ -276,8 +278,13 @@ ROUTES = {
 }
 
 
+# Paths the image host was asked for, in order.
+IMAGE_HOST_HITS: list[str] = []
+
+
 class _ImageHandler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
+        IMAGE_HOST_HITS.append(self.path)
         route = ROUTES.get(self.path)
         if route is None:
             self.send_error(404)
@@ -302,6 +309,20 @@ def image_host():
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def image_gateway(module_gateways):
+    """A gateway allowed to fetch from private addresses: the test image host is on 127.0.0.1,
+    which the default gateway refuses (see the tests at the end of this section)."""
+    return module_gateways.start({"IMAGE_FETCH_ALLOW_PRIVATE": "true"})
+
+
+@pytest.fixture
+def image_client(image_gateway):
+    c = image_gateway.openai()
+    yield c
+    c.close()
+
+
 def image_message(url: str) -> list[dict]:
     return [{"role": "user", "content": [
         {"type": "text", "text": "describe it"},
@@ -310,8 +331,8 @@ def image_message(url: str) -> list[dict]:
 
 
 @pytest.mark.parametrize("path", ["/cat.png", "/mislabelled"])
-def test_http_image_url_is_fetched_and_sent_as_bytes(client, emu, image_host, path):
-    resp = client.chat.completions.create(model=SONNET, messages=image_message(image_host + path))
+def test_http_image_url_is_fetched_and_sent_as_bytes(image_client, emu, image_host, path):
+    resp = image_client.chat.completions.create(model=SONNET, messages=image_message(image_host + path))
     assert resp.choices[0].message.content == "You said: describe it"
     content = body_of(last_converse(emu))["messages"][0]["content"]
     assert content[1] == {"image": {"format": "png", "source": {"bytes": base64.b64encode(PNG_1PX).decode()}}}
@@ -327,16 +348,58 @@ def test_http_image_url_is_fetched_and_sent_as_bytes(client, emu, image_host, pa
     ],
     ids=["not-found", "not-an-image-type", "not-image-bytes", "over-limit"],
 )
-def test_unusable_http_image_is_400_naming_the_part(client, emu, image_host, path, fragment):
+def test_unusable_http_image_is_400_naming_the_part(image_client, emu, image_host, path, fragment):
     import openai
 
     emu.clear()
     with pytest.raises(openai.BadRequestError) as info:
-        client.chat.completions.create(model=SONNET, messages=image_message(image_host + path), stream=path == "/fake.png")
+        image_client.chat.completions.create(model=SONNET, messages=image_message(image_host + path), stream=path == "/fake.png")
     body = info.value.body
     assert body["param"] == "messages[0].content[1].image_url.url"
     assert fragment in body["message"], body
     assert not [r for r in emu.requests() if r.get("operation") in ("Converse", "ConverseStream")]
+
+
+PRIVATE = "the host is a private or local address ({}), which the gateway does not fetch."
+
+
+@pytest.mark.parametrize(
+    "target,why",
+    [
+        ("{host}/cat.png", PRIVATE.format("127.0.0.1")),
+        ("http://169.254.169.254/latest/meta-data/", PRIVATE.format("169.254.169.254")),
+        ("http://[::ffff:169.254.169.254]/latest/meta-data/", PRIVATE.format("::ffff:169.254.169.254")),
+        # A host name is resolved once and every address checked (127.0.0.1 or ::1 may come first).
+        ("{localhost}/cat.png", "the host resolves to a private or local address ("),
+    ],
+    ids=["loopback", "instance-metadata", "mapped-ipv6", "localhost-name"],
+)
+@pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])
+def test_private_image_hosts_are_refused_by_default(gateway, emu, image_host, target, why, stream):
+    url = target.format(host=image_host, localhost=image_host.replace("127.0.0.1", "localhost"))
+    IMAGE_HOST_HITS.clear()
+    r = gateway.http.post("/v1/chat/completions", headers=gateway.auth(),
+                          json={"model": SONNET, "messages": image_message(url), "stream": stream})
+    assert r.status_code == 400, r.text
+    body = r.json()
+    openapi_schema.validate(body, "ErrorResponse")
+    err = body["error"]
+    assert err["type"] == "invalid_request_error"
+    assert err["param"] == "messages[0].content[1].image_url.url"
+    assert err["message"].startswith(f"Could not use the image at '{url}': {why}"), err
+    assert IMAGE_HOST_HITS == [], "the image host was never contacted"
+    assert not [r for r in emu.requests() if r.get("operation") in ("Converse", "ConverseStream")]
+
+
+def test_private_image_host_is_fetched_with_the_opt_out_from_config_yaml(start_gateway, emu, image_host):
+    gw = start_gateway.start(config_yaml="image_fetch:\n  allow_private: ${INTERNAL_IMAGES}\n",
+                             env={"INTERNAL_IMAGES": "true"})
+    client = gw.openai()
+    resp = client.chat.completions.create(model=SONNET, messages=image_message(image_host + "/cat.png"))
+    client.close()
+    assert resp.choices[0].message.content == "You said: describe it"
+    content = body_of(last_converse(emu))["messages"][0]["content"]
+    assert content[1]["image"]["format"] == "png"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["non-stream", "stream"])

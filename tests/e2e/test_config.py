@@ -326,11 +326,14 @@ def test_port_from_yaml(start_gateway, emulator):
         ({"GOMODEL_CONFIG": "missing.yaml"}, None, ["GOMODEL_CONFIG", "missing.yaml"]),
         ({"AWS_REGION": None, "AWS_DEFAULT_REGION": None}, None, ["BEDROCK_BASE_URL", "AWS_REGION"]),
         ({"AWS_REGION": "mars-1"}, None, ["AWS_REGION", "mars-1"]),
+        ({"IMAGE_FETCH_ALLOW_PRIVATE": "perhaps"}, None, ["IMAGE_FETCH_ALLOW_PRIVATE", "perhaps", "true or false"]),
+        ({}, "image_fetch:\n  allow_private: maybe\n", ["image_fetch.allow_private", "maybe", "true or false"]),
     ],
     ids=[
         "env-mode", "env-url-scheme", "env-url-garbage", "suffixed-url", "env-port",
         "yaml-syntax", "yaml-indent", "yaml-mode", "yaml-type", "yaml-no-type", "yaml-url", "yaml-unknown-key",
         "yaml-bad-expansion", "missing-config-file", "custom-url-without-region", "bad-aws-region",
+        "env-image-fetch-switch", "yaml-image-fetch-switch",
     ],
 )
 def test_bad_configuration_fails_startup_naming_the_culprit(start_gateway, env, config_yaml, needles):

@@ -370,11 +370,14 @@ def test_image_input_reaches_bedrock_as_image_block(rclient, emu):
         ({"tools": [{"type": "web_search_preview"}]}, "tools[0].type", "web_search_preview"),
         ({"tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]}, "tools[0].type", "file_search"),
         ({"background": True}, "background", "Background"),
+        # A loopback image URL is refused before any connection (IMAGE_FETCH_ALLOW_PRIVATE is off).
         ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "http://127.0.0.1:1/a.png",
                                                    "detail": "auto"}]}]},
-         "input[0].content[0].image_url", "Could not use the image at 'http://127.0.0.1:1/a.png'"),
+         "input[0].content[0].image_url",
+         "Could not use the image at 'http://127.0.0.1:1/a.png': the host is a private or local address "
+         "(127.0.0.1), which the gateway does not fetch."),
     ],
-    ids=["web_search", "file_search", "background", "remote_image"],
+    ids=["web_search", "file_search", "background", "private_image"],
 )
 def test_refusals_are_400_naming_the_parameter(rclient, emu, kwargs, param, fragment):
     kwargs.setdefault("input", "hi")

@@ -2,6 +2,7 @@
 //! SigV4-signed HTTP on the shared pooled [`HttpClient`].
 
 use crate::catalog;
+use crate::egress::EgressPolicy;
 use crate::embed::{self, Options};
 use crate::endpoint::{self, Endpoints};
 use crate::errors::{self, bad_upstream};
@@ -98,6 +99,9 @@ pub struct BedrockSettings {
     /// YAML `guardrail` / `BEDROCK[_<SUFFIX>]_GUARDRAIL_*`: applied to chat calls without their
     /// own `guardrailConfig`.
     pub guardrail: Option<crate::guardrail::GuardrailSettings>,
+    /// `IMAGE_FETCH_ALLOW_PRIVATE` / `image_fetch.allow_private`: where the image URLs of
+    /// requests may be downloaded from (public addresses only by default).
+    pub image_fetch: EgressPolicy,
 }
 
 /// A secret that never shows up in `Debug` output (settings are logged at startup).
@@ -123,6 +127,7 @@ impl Default for BedrockSettings {
             inference_profiles: ProfileRouting::default(),
             retry: RetryPolicy::default(),
             guardrail: None,
+            image_fetch: EgressPolicy::default(),
         }
     }
 }
@@ -388,8 +393,10 @@ impl Upstream {
 
 /// The Amazon Bedrock provider.
 pub struct BedrockProvider {
-    /// Its client also downloads the image URLs of requests (`fetch`).
     up: Arc<Upstream>,
+    /// Downloads the image URLs of requests (`fetch`): a sibling of the Bedrock client with its
+    /// own pool and the settings' [`EgressPolicy`].
+    images: HttpClient,
     models: Vec<String>,
     mode: ModelsMode,
     guardrail: Option<crate::guardrail::GuardrailSettings>,
@@ -399,7 +406,7 @@ impl BedrockProvider {
     /// Resolves the endpoints and loads the AWS default credential chain once. Missing
     /// credentials do not fail construction: they are logged, and requests fail with an error
     /// that lists the chain tried until credentials appear.
-    /// `http` talks to Bedrock and downloads the image URLs of requests.
+    /// `http` talks to Bedrock; image URLs are downloaded on a checked sibling of it.
     pub async fn new(
         mut settings: BedrockSettings,
         http: HttpClient,
@@ -476,6 +483,7 @@ impl BedrockProvider {
             auth = if bearer.is_some() { "bedrock-api-key" } else { "sigv4" },
             inference_profiles = ?settings.inference_profiles,
             max_retries = settings.retry.max_retries,
+            image_fetch_allow_private = settings.image_fetch.allow_private,
             "Bedrock provider configured"
         );
         let models = settings
@@ -485,6 +493,7 @@ impl BedrockProvider {
             .filter(|m| !m.is_empty())
             .collect();
         Ok(Self {
+            images: http.with_egress_policy(settings.image_fetch),
             up: Arc::new(Upstream {
                 name: settings.name,
                 http,
@@ -707,7 +716,7 @@ impl BedrockProvider {
         stream: bool,
     ) -> Result<request::ConverseCall, GatewayError> {
         Self::check_model(&req.model)?;
-        crate::fetch::resolve_image_urls(&mut req, &self.up.http).await?;
+        crate::fetch::resolve_image_urls(&mut req, &self.images).await?;
         if let Some(g) = &self.guardrail {
             g.apply(&mut req.extra, stream);
         }

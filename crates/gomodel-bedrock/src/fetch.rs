@@ -2,12 +2,16 @@
 //! gateway downloads them before the pure translation runs. Every failure is a 400 naming the
 //! request field, since the URL is the client's input.
 //!
-//! Downloads go through the provider's own pooled [`HttpClient`], the one that talks to Bedrock:
-//! a second, general-purpose client (reqwest before) meant a second HTTP stack in the binary and
-//! a second load of the OS trust store. The one thing such a client did that matters for images
-//! on arbitrary hosts, following redirects, is done here ([`get_following`]).
+//! Downloads go through a sibling of the provider's pooled [`HttpClient`] (same HTTP stack and
+//! TLS setup, its own pool, see [`HttpClient::with_egress_policy`]): a second, general-purpose
+//! client (reqwest before) meant a second HTTP stack in the binary and a second load of the OS
+//! trust store. The one thing such a client did that matters for images on arbitrary hosts,
+//! following redirects, is done here ([`get_following`]). Which hosts may be fetched at all is
+//! the client's [`crate::egress::EgressPolicy`], checked on every connection, so on every
+//! redirect hop too.
 
 use crate::client::GOMODEL_AGENT;
+use crate::egress::Refused;
 use crate::errors;
 use crate::transport::{Body, HttpClient};
 use bytes::{Bytes, BytesMut};
@@ -45,7 +49,7 @@ const INVALID_URL: &str = "the URL is not valid";
 type Why = String;
 
 /// Replaces every [`ContentBlock::ImageUrl`] with the fetched [`ContentBlock::Image`], downloaded
-/// on `http` (the provider's client). Downloads run concurrently; the first failure wins.
+/// on `http` (the provider's image client). Downloads run concurrently; the first failure wins.
 pub async fn resolve_image_urls(
     req: &mut ChatRequest,
     http: &HttpClient,
@@ -222,15 +226,22 @@ fn get(url: &Url) -> Result<Request<Body>, Why> {
 }
 
 /// A transport failure in the client's words, without the internals of the gateway's side
-/// (resolver, TLS, pool).
+/// (resolver, TLS, pool); a destination the egress policy refused says why.
 fn describe(e: &(dyn std::error::Error + 'static)) -> Why {
-    if errors::timed_out_in(e) {
+    if let Some(refused) = refusal_in(e) {
+        refused.to_string()
+    } else if errors::timed_out_in(e) {
         timed_out()
     } else if errors::is_connect(e) {
         "the server could not be reached".to_owned()
     } else {
         "the download failed".to_owned()
     }
+}
+
+/// The egress policy's refusal somewhere in `e`'s source chain (the connector wraps it).
+fn refusal_in<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a Refused> {
+    std::iter::successors(Some(e), |e| e.source()).find_map(|e| e.downcast_ref::<Refused>())
 }
 
 fn timed_out() -> Why {
@@ -244,6 +255,7 @@ fn timed_out() -> Why {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::egress::EgressPolicy;
     use gomodel_core::chat::{Message, Role};
     use hyper_util::client::proxy::matcher::Matcher;
     use std::sync::{Arc, Mutex};
@@ -255,7 +267,8 @@ mod tests {
     enum Reply {
         /// 200 with this content type and body.
         Ok(&'static str, Vec<u8>),
-        /// This status, with this `Location` if any (`{base}` becomes the server's own URL).
+        /// This status, with this `Location` if any (`{base}` becomes the server's own URL,
+        /// `{port}` its port).
         Redirect(u16, Option<String>),
         /// Reads the request and never answers.
         Hang,
@@ -296,8 +309,10 @@ mod tests {
                             body.clone(),
                         ),
                         Some((_, Reply::Redirect(code, location))) => {
+                            let port = origin.rsplit(':').next().unwrap_or_default();
                             let location = location.as_ref().map_or(String::new(), |l| {
-                                format!("location: {}\r\n", l.replace("{base}", &origin))
+                                let l = l.replace("{base}", &origin).replace("{port}", port);
+                                format!("location: {l}\r\n")
                             });
                             (format!("{code} Redirect"), location, Vec::new())
                         }
@@ -316,10 +331,20 @@ mod tests {
         (base, heads)
     }
 
-    /// A client without proxies, whatever the environment says; its connect timeout is longer
-    /// than the fetch deadline, which must be what stops a hung download.
+    /// An image client without proxies, whatever the environment says, allowed to fetch from
+    /// the local test server; its connect timeout is longer than the fetch deadline, which must
+    /// be what stops a hung download.
     fn client() -> HttpClient {
-        HttpClient::with_proxies(FETCH_TIMEOUT * 6, Matcher::builder().build()).unwrap()
+        client_with(EgressPolicy {
+            allow_private: true,
+            ..EgressPolicy::default()
+        })
+    }
+
+    fn client_with(policy: EgressPolicy) -> HttpClient {
+        HttpClient::with_proxies(FETCH_TIMEOUT * 6, Matcher::builder().build())
+            .unwrap()
+            .with_egress_policy(policy)
     }
 
     fn route(path: &str, reply: Reply) -> (String, Reply) {
@@ -492,13 +517,7 @@ mod tests {
                 Ok(()) => assert!(got.is_ok(), "{start}: {got:?}"),
                 Err(fragment) => assert_fails(got, fragment, start),
             }
-            let targets: Vec<String> = seen
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|h| h.split_whitespace().nth(1).unwrap_or_default().to_owned())
-                .collect();
-            assert_eq!(targets, path, "{start}");
+            assert_eq!(targets(&seen), path, "{start}");
         }
         // The limit is reqwest's: ten redirects are followed, the eleventh is refused.
         let hops = |n: usize| format!("{base}/hop{n}");
@@ -508,6 +527,99 @@ mod tests {
             too_many,
             "hop11",
         );
+    }
+
+    /// The request targets the test server saw.
+    fn targets(seen: &Seen) -> Vec<String> {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.split_whitespace().nth(1).unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn local_hosts_are_refused_unless_allowed() {
+        let (base, seen) = serve(vec![route("/x.png", Reply::Ok("image/png", PNG.to_vec()))]).await;
+        let port = base.rsplit(':').next().unwrap();
+        let strict = client_with(EgressPolicy::default());
+        let is = |ip: &str| {
+            format!(
+                "the host is a private or local address ({ip}), which the gateway does not fetch."
+            )
+        };
+        // (URL, the end of the message)
+        let cases = [
+            (format!("{base}/x.png"), is("127.0.0.1")),
+            (
+                format!("http://[::ffff:127.0.0.1]:{port}/x.png"),
+                is("::ffff:127.0.0.1"),
+            ),
+            // WHATWG parsing turns the decimal form into 127.0.0.1 before anything connects.
+            (format!("http://2130706433:{port}/x.png"), is("127.0.0.1")),
+            (
+                "http://169.254.169.254/latest/meta-data/".to_owned(),
+                is("169.254.169.254"),
+            ),
+            ("https://10.0.0.1/a.png".to_owned(), is("10.0.0.1")),
+            // Resolved by the connector's resolver; 127.0.0.1 or ::1 may come first.
+            (
+                format!("http://localhost:{port}/x.png"),
+                "the host resolves to a private or local address (".to_owned(),
+            ),
+        ];
+        for (url, why) in &cases {
+            let e = fetch(&strict, url).await.unwrap_err();
+            assert_eq!(e.param.as_deref(), Some("p0"), "{url}");
+            let lead = format!("Could not use the image at '{url}': {why}");
+            assert!(e.message.starts_with(&lead), "{url}: {}", e.message);
+        }
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "nothing reached the server"
+        );
+        fetch(&client(), &format!("{base}/x.png")).await.unwrap();
+        let trusted = client_with(EgressPolicy {
+            trusted: vec!["127.0.0.1".parse().unwrap()],
+            ..EgressPolicy::default()
+        });
+        fetch(&trusted, &format!("{base}/x.png")).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_redirect_to_a_local_host_is_refused() {
+        let (base, seen) = serve(vec![
+            route("/a.png", Reply::Ok("image/png", PNG.to_vec())),
+            redirect("/to-self", 302, "{base}/a.png"),
+            redirect(
+                "/to-metadata",
+                302,
+                "http://169.254.169.254/latest/meta-data/",
+            ),
+            redirect("/to-other-loopback", 301, "http://127.0.0.2:{port}/a.png"),
+            redirect("/to-mapped", 307, "http://[::ffff:10.0.0.1]/a.png"),
+            redirect("/to-nat64", 308, "http://[64:ff9b::7f00:1]:{port}/a.png"),
+        ])
+        .await;
+        // The test server's address is trusted as if it were a public host; nothing else is.
+        let http = client_with(EgressPolicy {
+            trusted: vec!["127.0.0.1".parse().unwrap()],
+            ..EgressPolicy::default()
+        });
+        fetch(&http, &format!("{base}/to-self")).await.unwrap();
+        let cases = [
+            ("/to-metadata", "169.254.169.254"),
+            ("/to-other-loopback", "127.0.0.2"),
+            ("/to-mapped", "::ffff:10.0.0.1"),
+            ("/to-nat64", "64:ff9b::7f00:1"),
+        ];
+        for (start, ip) in cases {
+            seen.lock().unwrap().clear();
+            let got = fetch(&http, &format!("{base}{start}")).await;
+            let why = format!("the host is a private or local address ({ip})");
+            assert_fails(got, &why, start);
+            assert_eq!(targets(&seen), [start], "only the first hop was requested");
+        }
     }
 
     #[tokio::test(start_paused = true)]

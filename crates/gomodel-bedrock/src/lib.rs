@@ -14,11 +14,13 @@
 //! | [`catalog`] | model listing and `ModelsMode` |
 //! | [`embed`] | InvokeModel embedding families (Titan, Cohere) |
 //! | [`transport`], [`proxy`] | the pooled HTTP client to Bedrock and its proxy-aware connector |
+//! | [`fetch`], [`egress`] | downloads of request image URLs, public destinations only by default |
 //! | [`client`] | `BedrockSettings`, `BedrockProvider`, `impl Provider` |
 
 pub mod capabilities;
 pub mod catalog;
 pub mod client;
+pub mod egress;
 pub mod embed;
 pub mod endpoint;
 pub mod errors;
@@ -35,6 +37,7 @@ pub mod transport;
 pub mod wire;
 
 pub use client::{http_client, BedrockProvider, BedrockSettings, Timeouts};
+pub use egress::EgressPolicy;
 pub use endpoint::Endpoints;
 pub use profiles::ProfileRouting;
 pub use retry::RetryPolicy;

@@ -11,11 +11,17 @@
 //!
 //! Only `http://` proxy URLs are supported: TLS to the proxy itself is refused with a clear
 //! error rather than silently sent in clear text.
+//!
+//! A connector for client-supplied URLs (image downloads) carries an egress policy: direct
+//! connections go only to addresses its [`Resolver`] checked, and a destination is vetted before
+//! it is handed to a proxy (see `egress` for what that cannot catch).
 
+use crate::egress::Resolver;
 use http::uri::Scheme;
 use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_rustls::{HttpsConnector, MaybeHttpsStream};
+use hyper_util::client::legacy::connect::dns::GaiResolver;
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::client::proxy::matcher::{Intercept, Matcher};
@@ -32,14 +38,19 @@ use tower_service::Service;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 type Stream = MaybeHttpsStream<TokioIo<TcpStream>>;
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
+
 type Connecting = Pin<Box<dyn Future<Output = Result<Conn, BoxError>> + Send>>;
 
 /// Chooses, per new connection, between a direct connection, a CONNECT tunnel and a forwarding
 /// proxy. Cloned by the pool for every connect, so everything in it is cheap to clone.
 #[derive(Clone)]
 pub struct ProxyConnector {
-    direct: HttpsConnector<HttpConnector>,
+    /// Direct connections, to the addresses `resolver` returns.
+    direct: HttpsConnector<HttpConnector<Resolver>>,
+    /// Connections to proxies: configuration, never checked against the policy.
     tcp: HttpConnector,
+    resolver: Resolver,
     tls: Arc<rustls::ClientConfig>,
     proxies: Arc<Matcher>,
     /// Bounds a whole connect: TCP, the CONNECT exchange and the TLS handshake.
@@ -47,25 +58,41 @@ pub struct ProxyConnector {
 }
 
 impl ProxyConnector {
-    /// `tcp` must not enforce the `http` scheme: it also opens the TCP leg of `https` targets.
+    /// `resolver` resolves the direct destinations (and checks them, for client-supplied URLs);
+    /// `timeout` bounds each connect.
     pub fn new(
-        tcp: HttpConnector,
+        resolver: Resolver,
         tls: Arc<rustls::ClientConfig>,
         proxies: Arc<Matcher>,
         timeout: Duration,
     ) -> Self {
         Self {
-            direct: HttpsConnector::from((tcp.clone(), Arc::clone(&tls))),
-            tcp,
+            direct: HttpsConnector::from((tcp(resolver.clone(), timeout), Arc::clone(&tls))),
+            tcp: tcp(GaiResolver::new(), timeout),
+            resolver,
             tls,
             proxies,
             timeout,
         }
     }
 
-    /// The way to `dst`: direct, tunnelled or forwarded.
+    /// The way to `dst`, after the policy's checks if there is one.
     fn route(&mut self, dst: Uri) -> Connecting {
-        let Some(proxy) = self.proxies.intercept(&dst) else {
+        let proxy = self.proxies.intercept(&dst);
+        let vetting = self.resolver.vet(&dst, proxy.is_some());
+        let connecting = self.open(proxy, dst);
+        match vetting {
+            None => connecting,
+            Some(vetting) => Box::pin(async move {
+                vetting.await?;
+                connecting.await
+            }),
+        }
+    }
+
+    /// Direct, tunnelled or forwarded (the future does nothing until polled).
+    fn open(&mut self, proxy: Option<Intercept>, dst: Uri) -> Connecting {
+        let Some(proxy) = proxy else {
             let connecting = self.direct.call(dst);
             return Box::pin(async move { Ok(Conn::new(connecting.await?, false)) });
         };
@@ -120,6 +147,17 @@ impl Service<Uri> for ProxyConnector {
             })
         })
     }
+}
+
+/// A TCP connector with the client's socket settings. It must not enforce the `http` scheme: it
+/// also opens the TCP leg of `https` targets.
+fn tcp<R>(resolver: R, connect_timeout: Duration) -> HttpConnector<R> {
+    let mut tcp = HttpConnector::new_with_resolver(resolver);
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    tcp.set_keepalive(Some(TCP_KEEPALIVE));
+    tcp.set_connect_timeout(Some(connect_timeout));
+    tcp
 }
 
 /// A pooled connection: the stream, and whether it goes to a forwarding proxy (which the pool

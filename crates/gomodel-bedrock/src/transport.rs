@@ -6,8 +6,10 @@
 //! times, its timeout is a boxed future plus a request extension, and it parses a `Url` out of
 //! every response; about 15 allocations and 4 % of gateway CPU. Timeouts are applied by the
 //! caller (`tokio::time::timeout`), URLs are parsed once ([`Target`]). Image downloads
-//! (`fetch`) use this client too and follow redirects themselves.
+//! (`fetch`) use a sibling client ([`HttpClient::with_egress_policy`]) and follow redirects
+//! themselves.
 
+use crate::egress::{EgressPolicy, Resolver};
 use crate::proxy::ProxyConnector;
 use bytes::Bytes;
 use gomodel_core::GatewayError;
@@ -15,7 +17,6 @@ use http::header::{HeaderValue, PROXY_AUTHORIZATION};
 use http::uri::Scheme;
 use http::{Request, Uri};
 use http_body_util::Full;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -30,13 +31,16 @@ pub type Body = Full<Bytes>;
 const POOL_IDLE: Duration = Duration::from_secs(90);
 /// Idle connections kept per host: enough for a burst of concurrent calls to one region.
 const POOL_MAX_IDLE_PER_HOST: usize = 64;
-const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 
 /// The shared, pooled Bedrock client. Clones share the pool.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<ProxyConnector, Body>,
     proxies: Arc<Matcher>,
+    /// Kept to build sibling clients ([`HttpClient::with_egress_policy`]) without loading the
+    /// OS trust store again.
+    tls: Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
 }
 
 impl HttpClient {
@@ -47,15 +51,36 @@ impl HttpClient {
 
     /// A client with explicit proxy rules (tests, embedding applications).
     pub fn with_proxies(connect_timeout: Duration, proxies: Matcher) -> Result<Self, GatewayError> {
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_keepalive(Some(TCP_KEEPALIVE));
-        tcp.set_connect_timeout(Some(connect_timeout));
-        let proxies = Arc::new(proxies);
+        let tls = Arc::new(tls_config()?);
+        Ok(Self::build(
+            Resolver::system(),
+            tls,
+            Arc::new(proxies),
+            connect_timeout,
+        ))
+    }
+
+    /// A client for URLs that come from requests (image downloads): every destination checked
+    /// against `policy` (see [`crate::egress`]), the same TLS setup and proxies, and a pool of its
+    /// own, so a connection opened to Bedrock (which may be local) never serves a client's URL.
+    pub fn with_egress_policy(&self, policy: EgressPolicy) -> Self {
+        Self::build(
+            Resolver::checked(Arc::new(policy)),
+            Arc::clone(&self.tls),
+            Arc::clone(&self.proxies),
+            self.connect_timeout,
+        )
+    }
+
+    fn build(
+        resolver: Resolver,
+        tls: Arc<rustls::ClientConfig>,
+        proxies: Arc<Matcher>,
+        connect_timeout: Duration,
+    ) -> Self {
         let connector = ProxyConnector::new(
-            tcp,
-            Arc::new(tls_config()?),
+            resolver,
+            Arc::clone(&tls),
             Arc::clone(&proxies),
             connect_timeout,
         );
@@ -66,7 +91,12 @@ impl HttpClient {
             .pool_idle_timeout(POOL_IDLE)
             .pool_max_idle_per_host(POOL_MAX_IDLE_PER_HOST)
             .build(connector);
-        Ok(Self { inner, proxies })
+        Self {
+            inner,
+            proxies,
+            tls,
+            connect_timeout,
+        }
     }
 
     /// Sends `req` on a pooled connection (opening one when none is free).

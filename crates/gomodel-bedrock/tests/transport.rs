@@ -5,8 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use bytes::Bytes;
+use gomodel_bedrock::egress::Refused;
 use gomodel_bedrock::errors;
-use gomodel_bedrock::HttpClient;
+use gomodel_bedrock::{EgressPolicy, HttpClient};
 use gomodel_core::ErrorKind;
 use http::Request;
 use http_body_util::{BodyExt, Full};
@@ -123,6 +124,46 @@ async fn no_proxy_host_connects_directly() {
     assert!(!head.contains("proxy-authorization"), "{head}");
     let proxied = tokio::time::timeout(Duration::from_millis(100), proxy.accept()).await;
     assert!(proxied.is_err(), "the proxy was connected to");
+}
+
+#[tokio::test]
+async fn a_checked_client_vets_targets_before_the_proxy_but_not_the_proxy_itself() {
+    // The proxy is on loopback, which the policy refuses as a target: it is configuration.
+    let (proxy, seen) = serve_once(OK).await;
+    let http = client(
+        Matcher::builder()
+            .all(format!("http://user:pass@{proxy}"))
+            .build(),
+    )
+    .with_egress_policy(EgressPolicy::default());
+    // (target, the refused address; `None`: a name, whose first address depends on the host)
+    let refused = [
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            Some("169.254.169.254"),
+        ),
+        ("https://[fd00::1]/a.png", Some("fd00::1")),
+        ("http://localhost:8080/a.png", None),
+    ];
+    for (target, ip) in refused {
+        let err = http.request(get(target)).await.unwrap_err();
+        let why = refusal(&err).unwrap_or_else(|| panic!("{target}: {err:?}"));
+        assert_eq!(why.literal, ip.is_some(), "{target}");
+        if let Some(ip) = ip {
+            assert_eq!(why.ip.to_string(), ip, "{target}");
+        }
+    }
+    // A public target is handed to the proxy (8.8.8.8 itself is never connected to).
+    let resp = http.request(get("http://8.8.8.8/a.png")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_proxied(&seen.await.unwrap(), "get http://8.8.8.8/a.png http/1.1");
+}
+
+/// The egress policy's refusal in `err`'s source chain.
+fn refusal(err: &(dyn std::error::Error + 'static)) -> Option<Refused> {
+    std::iter::successors(Some(err), |e| e.source())
+        .find_map(|e| e.downcast_ref::<Refused>())
+        .cloned()
 }
 
 #[tokio::test]

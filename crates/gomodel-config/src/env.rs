@@ -91,6 +91,8 @@ pub(crate) struct EnvLayer {
     pub bearer_token: Option<String>,
     /// `DATABASE_URL`, `STORAGE_TYPE`, `SQLITE_PATH`, `STORAGE_ENABLED`, `AUDIT_LOG_ENABLED`.
     pub storage: crate::storage::EnvStorage,
+    /// `IMAGE_FETCH_ALLOW_PRIVATE`.
+    pub image_fetch_allow_private: Option<FromVar<String>>,
 }
 
 pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
@@ -153,6 +155,7 @@ pub(crate) fn read(env: &HashMap<String, String>) -> EnvLayer {
         config_path: get("GOMODEL_CONFIG").map(|v| v.value),
         bearer_token: get("AWS_BEARER_TOKEN_BEDROCK").map(|v| v.value),
         storage: crate::storage::read_env(env),
+        image_fetch_allow_private: get("IMAGE_FETCH_ALLOW_PRIVATE"),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `AWS_REGION`, else `AWS_DEFAULT_REGION`: every provider's region fallback.
 //! - `STORAGE_ENABLED`, `STORAGE_TYPE`, `SQLITE_PATH`, `DATABASE_URL`, `AUDIT_LOG_ENABLED`: the
 //!   `storage:` block (see [`StorageConfig`]).
+//! - `IMAGE_FETCH_ALLOW_PRIVATE`: `image_fetch.allow_private` (see [`ImageFetchConfig`]).
 //!
 //! When no provider is configured at all, a provider `bedrock` with no base URL is registered
 //! anyway ([`ProviderConfig::implicit`]): its region then comes from `AWS_REGION` /
@@ -47,6 +48,8 @@ pub struct Config {
     pub providers: Vec<ProviderConfig>,
     /// Usage records, stored responses, audit log (`storage:`, `DATABASE_URL`, ...).
     pub storage: StorageConfig,
+    /// Downloads of the http(s) image URLs in requests (`image_fetch:`).
+    pub image_fetch: ImageFetchConfig,
     /// The config file that was read, if any.
     pub source: Option<PathBuf>,
 }
@@ -66,6 +69,16 @@ pub struct ModelsConfig {
     pub mode: ModelsMode,
     /// How often the model registry is rebuilt; zero turns periodic refresh off.
     pub refresh_interval: Duration,
+}
+
+/// `image_fetch:`: where the gateway may download the image URLs of requests from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageFetchConfig {
+    /// `allow_private` / `IMAGE_FETCH_ALLOW_PRIVATE` (default false): also fetch from loopback,
+    /// private, link-local and other non-public addresses. Off, such URLs are refused with a 400,
+    /// so a request cannot make the gateway read internal services or the cloud instance
+    /// metadata endpoint (server-side request forgery).
+    pub allow_private: bool,
 }
 
 /// `CONFIGURED_PROVIDER_MODELS_MODE`: the core's own type, so the binary passes it through as is.
@@ -186,6 +199,7 @@ impl fmt::Debug for Config {
             .field("models", &self.models)
             .field("providers", &self.providers)
             .field("storage", &self.storage)
+            .field("image_fetch", &self.image_fetch)
             .field("source", &self.source)
             .finish()
     }

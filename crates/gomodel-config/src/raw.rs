@@ -12,6 +12,14 @@ pub(crate) struct RawConfig {
     pub models: Option<RawModels>,
     pub providers: Option<Ordered<RawProvider>>,
     pub storage: Option<crate::storage::RawStorage>,
+    pub image_fetch: Option<RawImageFetch>,
+}
+
+/// `image_fetch:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawImageFetch {
+    pub allow_private: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

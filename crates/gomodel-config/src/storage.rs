@@ -168,7 +168,8 @@ fn pick<'a>(
     })
 }
 
-fn parse_bool(s: &str) -> Option<bool> {
+/// A switch as written in the environment or the file.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Some(true),
         "false" | "0" | "no" | "off" => Some(false),

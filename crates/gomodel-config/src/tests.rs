@@ -49,6 +49,7 @@ fn defaults_when_nothing_is_set() {
     assert_eq!(c.server.body_limit_bytes, 32 * 1024 * 1024);
     assert_eq!(c.models.mode, ModelsMode::Fallback);
     assert_eq!(c.models.refresh_interval, Duration::from_secs(3600));
+    assert!(!c.image_fetch.allow_private);
     assert_eq!(c.providers.len(), 1);
     let p = &c.providers[0];
     assert_eq!(
@@ -100,7 +101,7 @@ fn file_values_override_defaults() {
 #[test]
 fn precedence_default_file_env() {
     type Get = fn(&Config) -> String;
-    let rows: [(&str, &str, (&str, &str), &str, Get); 5] = [
+    let rows: [(&str, &str, (&str, &str), &str, Get); 6] = [
         (
             "server:\n  port: 9000\n",
             "9000",
@@ -135,6 +136,13 @@ fn precedence_default_file_env() {
             ("BEDROCK_BASE_URL", "eu-west-1"),
             "eu-west-1",
             |c| c.providers[0].base_url.clone().unwrap_or_default(),
+        ),
+        (
+            "image_fetch:\n  allow_private: true\n",
+            "true",
+            ("IMAGE_FETCH_ALLOW_PRIVATE", "false"),
+            "false",
+            |c| c.image_fetch.allow_private.to_string(),
         ),
     ];
     for (yaml, from_file, (var, value), from_env, get) in rows {
@@ -773,4 +781,42 @@ providers:
         &[]
     )
     .contains("id"));
+}
+
+#[test]
+fn image_fetch_switch_from_file_env_and_expansion() {
+    let yaml = "image_fetch:\n  allow_private: ${INTERNAL_IMAGES}\n";
+    let cases: [(&str, &[(&str, &str)], bool); 6] = [
+        ("", &[("IMAGE_FETCH_ALLOW_PRIVATE", "true")], true),
+        ("", &[("IMAGE_FETCH_ALLOW_PRIVATE", "1")], true),
+        ("", &[("IMAGE_FETCH_ALLOW_PRIVATE", "")], false),
+        ("image_fetch:\n  allow_private: on\n", &[], true),
+        (yaml, &[("INTERNAL_IMAGES", "yes")], true),
+        // An expansion to nothing means "not set": the default stays.
+        (yaml, &[], false),
+    ];
+    for (yaml, vars, want) in cases {
+        assert_eq!(
+            ok(yaml, vars).image_fetch.allow_private,
+            want,
+            "{yaml:?} {vars:?}"
+        );
+    }
+    let bad = [
+        (
+            "",
+            &[("IMAGE_FETCH_ALLOW_PRIVATE", "sometimes")][..],
+            "IMAGE_FETCH_ALLOW_PRIVATE=\"sometimes\" is not a valid switch: use true or false",
+        ),
+        (
+            "image_fetch:\n  allow_private: maybe\n",
+            &[][..],
+            "image_fetch.allow_private: \"maybe\" in config.yaml is not a valid switch: use true or false",
+        ),
+    ];
+    for (yaml, vars, want) in bad {
+        let e = err(yaml, vars);
+        assert!(e.contains(want), "{yaml:?} {vars:?}: {e}");
+    }
+    assert!(err("image_fetch:\n  allow_privat: true\n", &[]).contains("allow_privat"));
 }

@@ -4,8 +4,9 @@
 use crate::env::{EnvLayer, FromVar, Tuning};
 use crate::raw::{RawConfig, RawProvider, Scalar};
 use crate::{
-    Config, ConfigError, InferenceProfiles, ModelsConfig, ModelsMode, ProviderConfig, ProviderType,
-    ServerConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REFRESH_INTERVAL,
+    Config, ConfigError, ImageFetchConfig, InferenceProfiles, ModelsConfig, ModelsMode,
+    ProviderConfig, ProviderType, ServerConfig, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_HOST,
+    DEFAULT_PORT, DEFAULT_REFRESH_INTERVAL,
 };
 use std::time::Duration;
 
@@ -57,6 +58,7 @@ pub(crate) fn build(raw: RawConfig, env: EnvLayer, file: &str) -> Result<Config,
     let server = server(&mut ctx, raw.server.unwrap_or_default(), &env);
     let models = models(&mut ctx, raw.models.unwrap_or_default(), &env);
     let storage = crate::storage::build(raw.storage, &env.storage, file, &mut ctx.problems);
+    let image_fetch = image_fetch(&mut ctx, raw.image_fetch.unwrap_or_default(), &env);
     let providers = providers(
         &mut ctx,
         raw.providers.map(|p| p.0).unwrap_or_default(),
@@ -74,8 +76,24 @@ pub(crate) fn build(raw: RawConfig, env: EnvLayer, file: &str) -> Result<Config,
         models,
         providers,
         storage,
+        image_fetch,
         source: None,
     })
+}
+
+fn image_fetch(ctx: &mut Ctx, raw: crate::raw::RawImageFetch, env: &EnvLayer) -> ImageFetchConfig {
+    let allow_private = match pick(
+        env.image_fetch_allow_private.as_ref(),
+        raw.allow_private.as_ref(),
+        "image_fetch.allow_private",
+    ) {
+        None => false,
+        Some((v, origin)) => crate::storage::parse_bool(&v).unwrap_or_else(|| {
+            ctx.bad(&origin, &v, "is not a valid switch: use true or false");
+            false
+        }),
+    };
+    ImageFetchConfig { allow_private }
 }
 
 fn server(ctx: &mut Ctx, raw: crate::raw::RawServer, env: &EnvLayer) -> ServerConfig {

@@ -151,6 +151,11 @@ async fn run(config: gomodel_config::Config) -> ExitCode {
     if state.audit.is_some() {
         tracing::warn!("audit log on: request and response bodies are logged (redacted, capped)");
     }
+    if config.image_fetch.allow_private {
+        tracing::warn!(
+            "IMAGE_FETCH_ALLOW_PRIVATE on: image URLs in requests may point at loopback, private and link-local addresses (internal services, cloud instance metadata)"
+        );
+    }
     let app = router(
         Arc::new(state),
         RouterOptions {

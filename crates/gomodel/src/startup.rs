@@ -1,7 +1,7 @@
 //! Turning the configuration into providers and a filled model registry.
 
 use gomodel_bedrock::guardrail::GuardrailSettings;
-use gomodel_bedrock::{BedrockProvider, BedrockSettings, ProfileRouting};
+use gomodel_bedrock::{BedrockProvider, BedrockSettings, EgressPolicy, ProfileRouting};
 use gomodel_config::{Config, ProviderType};
 use gomodel_core::registry::{RefreshReport, Registry};
 use gomodel_core::Provider;
@@ -16,8 +16,9 @@ pub const STARTUP_REFRESH_TIMEOUT: Duration = Duration::from_secs(30);
 /// No overall request timeout: streams legitimately run for minutes; the connect timeout and
 /// TCP keepalive catch dead peers instead.
 pub struct HttpClients {
-    /// Every call to Bedrock, runtime and control plane, and the downloads of the image URLs
-    /// in requests (see `gomodel_bedrock::transport`, `gomodel_bedrock::fetch`).
+    /// Every call to Bedrock, runtime and control plane (see `gomodel_bedrock::transport`).
+    /// Each provider downloads the image URLs of requests on a checked sibling of it, with a
+    /// pool of its own (see `gomodel_bedrock::fetch`, `gomodel_bedrock::egress`).
     pub bedrock: gomodel_bedrock::HttpClient,
 }
 
@@ -29,10 +30,8 @@ pub fn http_clients() -> Result<HttpClients, String> {
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The Bedrock settings of one configured provider: unset tuning keeps the provider defaults.
-pub fn bedrock_settings(
-    p: &gomodel_config::ProviderConfig,
-    mode: gomodel_config::ModelsMode,
-) -> BedrockSettings {
+/// The gateway-wide settings that reach the provider (`models`, `image_fetch`) come from `config`.
+pub fn bedrock_settings(p: &gomodel_config::ProviderConfig, config: &Config) -> BedrockSettings {
     let defaults = BedrockSettings::default();
     let mut timeouts = defaults.timeouts;
     timeouts.connect = p.connect_timeout.unwrap_or(timeouts.connect);
@@ -45,7 +44,7 @@ pub fn bedrock_settings(
         base_url: p.base_url.clone(),
         region_fallback: p.region_fallback.clone(),
         models: p.models.clone(),
-        models_mode: mode,
+        models_mode: config.models.mode,
         timeouts,
         retry,
         api_key: p.api_key.clone().map(gomodel_bedrock::client::ApiKey),
@@ -59,6 +58,10 @@ pub fn bedrock_settings(
             trace: g.trace,
             stream_processing_mode: g.stream_processing_mode,
         }),
+        image_fetch: EgressPolicy {
+            allow_private: config.image_fetch.allow_private,
+            ..EgressPolicy::default()
+        },
     }
 }
 
@@ -73,7 +76,7 @@ pub async fn build_providers(
     for p in &config.providers {
         match p.kind {
             ProviderType::Bedrock => {
-                let settings = bedrock_settings(p, config.models.mode);
+                let settings = bedrock_settings(p, config);
                 // A provider with its own connect timeout needs its own pool; the others share.
                 let client = match p.connect_timeout {
                     Some(_) => gomodel_bedrock::http_client(&settings.timeouts)
