@@ -15,6 +15,7 @@ import pytest
 
 import node_sdk as node_sdk_module
 from harness import SONNET, body_of, words
+from test_emulator_boto3 import client as boto3_client
 
 TITAN_V1 = "amazon.titan-embed-text-v1"
 TITAN_V2 = "amazon.titan-embed-text-v2:0"
@@ -99,6 +100,29 @@ def test_cohere_defaults_to_search_document_and_floats(client, emu, model):
     floats(client, model, ["a", "b"])
     [call] = invokes(emu)
     assert body_of(call) == {"texts": ["a", "b"], "input_type": "search_document", "embedding_types": ["float"]}
+
+
+@pytest.mark.parametrize("model", [TITAN_V2, COHERE_V3, COHERE_V4])
+def test_vectors_are_bedrocks_numbers_exactly(client, emu, model):
+    """The gateway forwards each vector's numbers as Bedrock wrote them: equal as doubles to what
+    boto3 gets from InvokeModel for the same body (not rounded through float32 on the way)."""
+    inputs = ["exact one", "exact two"]
+    resp = client.embeddings.create(model=model, input=inputs, encoding_format="float")
+    got = [d.embedding for d in resp.data]
+    sent = [body_of(c) for c in invokes(emu)]
+    rt = boto3_client(emu)
+    want = []
+    for body in sent:
+        answer = json.loads(rt.invoke_model(modelId=model, body=json.dumps(body))["body"].read())
+        if model.startswith("amazon."):
+            want.append(answer["embedding"])
+        else:
+            vectors = answer["embeddings"]
+            want.extend(vectors["float"] if isinstance(vectors, dict) else vectors)
+    assert len(got) == len(want) == 2
+    assert got == want
+    # Bedrock-style short decimals, which float32 could not all hold: forwarded, not re-rounded.
+    assert any(struct.unpack("<f", struct.pack("<f", x))[0] != x for x in got[0])
 
 
 def test_cohere_options_from_extra_body(client, emu):

@@ -417,8 +417,10 @@ impl SplitMix64 {
     }
 }
 
-/// A deterministic vector for `text`: same text and dimension → same vector.
-pub fn vector(text: &str, dims: usize, normalize: bool) -> Vec<f32> {
+/// A deterministic vector for `text`: same text and dimension → same vector. Components have
+/// at most 9 decimals, like Bedrock's answers (`0.038232811`); an `f32` widened to `f64` would
+/// print 17 digits and make every answer half again as long as the real service's.
+pub fn vector(text: &str, dims: usize, normalize: bool) -> Vec<f64> {
     let digest = Sha256::digest(text.as_bytes());
     let mut seed = [0u8; 8];
     seed.copy_from_slice(&digest[..8]);
@@ -432,13 +434,15 @@ pub fn vector(text: &str, dims: usize, normalize: bool) -> Vec<f32> {
             }
         }
     }
-    v
+    v.into_iter()
+        .map(|x| (f64::from(x) * 1e9).round() / 1e9)
+        .collect()
 }
 
 /// Cohere's quantised forms of a normalised vector.
-fn cohere_typed(v: &[f32], kind: &str) -> Value {
+fn cohere_typed(v: &[f64], kind: &str) -> Value {
     // Normalised components are small; scale so quantised values use their range.
-    let scale = (v.len() as f32).sqrt();
+    let scale = (v.len() as f64).sqrt();
     match kind {
         "int8" => json!(v
             .iter()
@@ -553,7 +557,7 @@ pub fn embed(family: EmbeddingFamily, body: &Value) -> (Value, u64) {
             }
             let tokens: u64 = texts.iter().map(|t| count_words(t).max(1)).sum::<u64>()
                 + (inputs.len() - texts.len()) as u64;
-            let vectors: Vec<Vec<f32>> = inputs.iter().map(|t| vector(t, dims, true)).collect();
+            let vectors: Vec<Vec<f64>> = inputs.iter().map(|t| vector(t, dims, true)).collect();
             let requested: Option<Vec<&str>> = body
                 .get("embedding_types")
                 .and_then(Value::as_array)
@@ -661,8 +665,15 @@ mod tests {
         let a = vector("hello", 256, true);
         assert_eq!(a, vector("hello", 256, true));
         assert_ne!(a, vector("hello!", 256, true));
-        let norm: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let norm: f64 = a.iter().map(|x| x * x).sum::<f64>().sqrt();
         assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+        // Short decimals, as Bedrock prints them.
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(
+            text.split(',')
+                .all(|x| x.trim_matches(['[', ']']).len() <= 12),
+            "{text}"
+        );
         assert!(vector("x", 64, false)
             .iter()
             .all(|x| (-1.0..1.0).contains(x)));

@@ -20,7 +20,7 @@ use crate::wire::invoke::{
     TitanEmbeddingConfig,
 };
 use futures::StreamExt;
-use gomodel_core::embed::EmbedResponse;
+use gomodel_core::embed::{EmbedResponse, Vector};
 use gomodel_core::model::is_geo_prefix;
 use gomodel_core::GatewayError;
 use serde_json::{Map, Value};
@@ -288,7 +288,7 @@ impl Options {
         body: &[u8],
         expected: usize,
         header_tokens: Option<u64>,
-    ) -> Result<(Vec<Vec<f32>>, u64), GatewayError> {
+    ) -> Result<(Vec<Vector>, u64), GatewayError> {
         let (vectors, body_tokens) = if self.family.is_titan() {
             let (v, n) = parse_titan(body, &self.embedding_type)?;
             (vec![v], n)
@@ -330,7 +330,7 @@ fn embedding_type(
 }
 
 /// One Titan answer: the vector of type `kind` and the token count.
-pub fn parse_titan(body: &[u8], kind: &str) -> Result<(Vec<f32>, Option<u64>), GatewayError> {
+pub fn parse_titan(body: &[u8], kind: &str) -> Result<(Vector, Option<u64>), GatewayError> {
     let r: TitanEmbedResponse = serde_json::from_slice(body).map_err(|e| {
         crate::errors::bad_upstream(format!("could not decode the Titan embedding answer: {e}"))
     })?;
@@ -342,11 +342,11 @@ pub fn parse_titan(body: &[u8], kind: &str) -> Result<(Vec<f32>, Option<u64>), G
     let vector = vector.ok_or_else(|| {
         crate::errors::bad_upstream(format!("the Titan embedding answer has no `{kind}` vector"))
     })?;
-    Ok((vector, r.input_text_token_count))
+    Ok((to_vector(vector, "Titan")?, r.input_text_token_count))
 }
 
 /// One Cohere answer: its vectors of type `kind` and the billed input tokens, if reported.
-pub fn parse_cohere(body: &[u8], kind: &str) -> Result<(Vec<Vec<f32>>, Option<u64>), GatewayError> {
+pub fn parse_cohere(body: &[u8], kind: &str) -> Result<(Vec<Vector>, Option<u64>), GatewayError> {
     let r: CohereEmbedResponse = serde_json::from_slice(body).map_err(|e| {
         crate::errors::bad_upstream(format!("could not decode the Cohere embedding answer: {e}"))
     })?;
@@ -356,7 +356,20 @@ pub fn parse_cohere(body: &[u8], kind: &str) -> Result<(Vec<Vec<f32>>, Option<u6
             "the Cohere embedding answer has no `{kind}` vectors"
         ))
     })?;
+    let vectors = vectors
+        .into_iter()
+        .map(|v| to_vector(v, "Cohere"))
+        .collect::<Result<_, _>>()?;
     Ok((vectors, tokens))
+}
+
+/// A vector from the answer's JSON, refused unless it is an array of numbers.
+fn to_vector(raw: &serde_json::value::RawValue, family: &str) -> Result<Vector, GatewayError> {
+    Vector::from_json(raw).ok_or_else(|| {
+        crate::errors::bad_upstream(format!(
+            "the {family} embedding answer holds a vector that is not an array of numbers"
+        ))
+    })
 }
 
 /// Runs `call(0..n)` with at most `limit` calls in flight, in whatever order they finish, and
@@ -391,7 +404,7 @@ where
 }
 
 /// Joins per-call results (in input order) into one answer.
-pub fn merge(calls: Vec<(Vec<Vec<f32>>, u64)>) -> EmbedResponse {
+pub fn merge(calls: Vec<(Vec<Vector>, u64)>) -> EmbedResponse {
     let input_tokens = calls.iter().map(|(_, n)| n).sum();
     EmbedResponse {
         embeddings: calls.into_iter().flat_map(|(v, _)| v).collect(),
@@ -644,13 +657,47 @@ mod tests {
                 None,
                 Err(502),
             ),
+            // Vectors are forwarded as text, so one that is not all numbers is refused here.
+            (
+                "amazon.titan-embed-text-v2:0",
+                json!({}),
+                br#"{"embedding":[0.1,"0.2"],"inputTextTokenCount":3}"#,
+                None,
+                Err(502),
+            ),
+            (
+                "cohere.embed-english-v3",
+                json!({}),
+                br#"{"embeddings":[[1.0],[null]]}"#,
+                None,
+                Err(502),
+            ),
+            (
+                "cohere.embed-english-v3",
+                json!({}),
+                br#"{"embeddings":{"float":{"a":[1.0]}}}"#,
+                None,
+                Err(502),
+            ),
         ];
         for (model, ex, body, header, want) in cases {
             let o = Options::new(model, None, &extra(ex)).unwrap();
             let expected = if o.family.is_titan() { 1 } else { 2 };
-            let got = o.parse(body, expected, header).map_err(|e| e.status());
+            let got = o
+                .parse(body, expected, header)
+                .map(|(v, n)| (v.iter().map(Vector::to_f32).collect(), n))
+                .map_err(|e| e.status());
             assert_eq!(got, want, "{model} {}", String::from_utf8_lossy(body));
         }
+    }
+
+    #[test]
+    fn vectors_keep_the_upstream_text() {
+        let o = Options::new("cohere.embed-english-v3", None, &Map::new()).unwrap();
+        let body = br#"{"embeddings":{"float":[[0.0123456789012, -1e-7],[ 2 ]]}}"#;
+        let (v, _) = o.parse(body, 2, None).unwrap();
+        let texts: Vec<&str> = v.iter().map(|v| v.as_json().get()).collect();
+        assert_eq!(texts, ["[0.0123456789012, -1e-7]", "[ 2 ]"]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -696,8 +743,9 @@ mod tests {
 
     #[test]
     fn merge_concatenates_in_order_and_sums_tokens() {
-        let r = merge(vec![(vec![vec![1.0], vec![2.0]], 3), (vec![vec![3.0]], 4)]);
-        assert_eq!(r.embeddings, vec![vec![1.0], vec![2.0], vec![3.0]]);
+        let v = |x: f32| Vector::from_floats(&[x]);
+        let r = merge(vec![(vec![v(1.0), v(2.0)], 3), (vec![v(3.0)], 4)]);
+        assert_eq!(r.embeddings, vec![v(1.0), v(2.0), v(3.0)]);
         assert_eq!(r.input_tokens, 7);
     }
 }

@@ -613,7 +613,7 @@ async fn embeddings_keep_input_order() {
         .unwrap();
     assert_eq!(r.embeddings.len(), 20);
     for (i, v) in r.embeddings.iter().enumerate() {
-        assert_eq!(v[0], i as f32);
+        assert_eq!(v.to_f32()[0], i as f32);
     }
     assert_eq!(r.input_tokens, 40);
     let titan_calls = mock.requests();
@@ -638,7 +638,7 @@ async fn embeddings_keep_input_order() {
         .unwrap();
     assert_eq!(r.embeddings.len(), 150);
     for (i, v) in r.embeddings.iter().enumerate() {
-        assert_eq!(v[0], i as f32);
+        assert_eq!(v.to_f32()[0], i as f32);
     }
     assert_eq!(r.input_tokens, 150);
     assert_eq!(mock.requests().len(), 22);

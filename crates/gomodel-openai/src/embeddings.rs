@@ -2,7 +2,7 @@
 //! `CreateEmbeddingResponse`.
 
 use base64::Engine as _;
-use gomodel_core::embed::{EmbedRequest, EmbedResponse};
+use gomodel_core::embed::{EmbedRequest, EmbedResponse, Vector};
 use gomodel_core::GatewayError;
 use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -147,13 +147,37 @@ pub struct Embedding {
     pub embedding: EmbeddingVector,
 }
 
-/// A vector as floats, or (for `encoding_format: base64`) as the base64 of its little-endian
-/// `f32` bytes, exactly as OpenAI encodes it.
+/// A vector as a JSON array of numbers (the provider's text, written verbatim), or (for
+/// `encoding_format: base64`) as the base64 of its little-endian `f32` bytes, exactly as OpenAI
+/// encodes it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum EmbeddingVector {
-    Float(Vec<f32>),
+    #[serde(serialize_with = "serialize_vector")]
+    Float(Vector),
     Base64(String),
+}
+
+fn serialize_vector<S: serde::Serializer>(v: &Vector, s: S) -> Result<S::Ok, S::Error> {
+    v.as_json().serialize(s)
+}
+
+impl CreateEmbeddingResponse {
+    /// About how many bytes the JSON encoding takes, so it can be written into one buffer
+    /// instead of one grown by doubling (an answer of 16 × 1,024 numbers is ≈ 170 KB).
+    pub fn encoded_len_hint(&self) -> usize {
+        let vectors: usize = self
+            .data
+            .iter()
+            .map(|d| match &d.embedding {
+                EmbeddingVector::Float(v) => v.as_json().get().len(),
+                EmbeddingVector::Base64(b) => b.len() + 2,
+            })
+            .sum();
+        // Per item: `{"object":"embedding","index":N,"embedding":}` and a comma; the envelope
+        // with the model name and usage.
+        vectors + self.data.len() * 48 + self.model.len() + 128
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -241,7 +265,7 @@ pub fn from_neutral(resp: EmbedResponse, model: &str, base64: bool) -> CreateEmb
             object: "embedding",
             index: u32::try_from(i).unwrap_or(u32::MAX),
             embedding: if base64 {
-                EmbeddingVector::Base64(encode_base64(&v))
+                EmbeddingVector::Base64(encode_base64(&v.to_f32()))
             } else {
                 EmbeddingVector::Float(v)
             },
@@ -397,11 +421,20 @@ mod tests {
 
     #[test]
     fn float_response_matches_spec() {
+        let raw = |t: &str| {
+            Vector::from_json(&serde_json::value::RawValue::from_string(t.to_owned()).unwrap())
+                .unwrap()
+        };
         let resp = EmbedResponse {
-            embeddings: vec![vec![0.5, -1.25], vec![3.0]],
+            embeddings: vec![raw("[0.5, -1.25]"), raw("[3.0]")],
             input_tokens: 9,
         };
-        let v = serde_json::to_value(from_neutral(resp, "client-model", false)).unwrap();
+        let out = from_neutral(resp, "client-model", false);
+        // The provider's text goes out as it came (no re-printing of the numbers).
+        let text = serde_json::to_string(&out).unwrap();
+        assert!(text.contains(r#""embedding":[0.5, -1.25]}"#), "{text}");
+        assert!(out.encoded_len_hint() >= text.len(), "{text}");
+        let v = serde_json::to_value(out).unwrap();
         assert_matches("CreateEmbeddingResponse", &v);
         assert_eq!(
             v,
@@ -450,7 +483,7 @@ mod tests {
             );
         }
         let resp = EmbedResponse {
-            embeddings: vec![vec![1.0]],
+            embeddings: vec![Vector::from_floats(&[1.0])],
             input_tokens: 1,
         };
         let v = serde_json::to_value(from_neutral(resp, "m", true)).unwrap();

@@ -105,11 +105,17 @@ fn describe() {
     );
 }
 
-/// Drains histogram samples into their buckets every few seconds so memory stays flat between
-/// scrapes (`install_recorder` leaves this to the caller).
+/// How often histogram samples are drained into their buckets. Until drained, every sample sits
+/// in a queue of its own (≈ 8 bytes each): at 10,000 req/s a 5 s period held ≈ 0.8 MB, a sawtooth
+/// that showed in the soak's RSS. A quarter second holds ≈ 40 KB; the draining work is the same
+/// per sample either way.
+const UPKEEP_PERIOD: Duration = Duration::from_millis(250);
+
+/// Drains histogram samples into their buckets so memory stays flat between scrapes
+/// (`install_recorder` leaves this to the caller).
 pub fn spawn_upkeep(handle: PrometheusHandle) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let mut tick = tokio::time::interval(UPKEEP_PERIOD);
         loop {
             tick.tick().await;
             handle.run_upkeep();

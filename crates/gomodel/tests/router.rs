@@ -13,7 +13,7 @@ use gomodel::auth::MasterKey;
 use gomodel_core::chat::{
     BlockDelta, ChatRequest, ChatResponse, ContentBlock, StopReason, StreamEvent, Usage,
 };
-use gomodel_core::embed::{EmbedRequest, EmbedResponse};
+use gomodel_core::embed::{EmbedRequest, EmbedResponse, Vector};
 use gomodel_core::model::{ModelInfo, ModelKind};
 use gomodel_core::registry::Registry;
 use gomodel_core::{ErrorKind, EventStream, GatewayError, Provider};
@@ -158,7 +158,11 @@ impl Provider for Fake {
     }
     async fn embed(&self, req: EmbedRequest) -> Result<EmbedResponse, GatewayError> {
         Ok(EmbedResponse {
-            embeddings: req.inputs.iter().map(|_| vec![0.5, -0.25]).collect(),
+            embeddings: req
+                .inputs
+                .iter()
+                .map(|_| Vector::from_floats(&[0.5, -0.25]))
+                .collect(),
             input_tokens: 2,
         })
     }

@@ -6,12 +6,14 @@ use crate::extract::OpenAiJson;
 use crate::telemetry::ServedModel;
 use crate::usage::UsageInfo;
 use axum::extract::State;
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use gomodel_core::chat::Usage;
 use gomodel_core::model::ModelKind;
 use gomodel_core::GatewayError;
-use gomodel_openai::embeddings::{from_neutral, to_neutral, CreateEmbeddingRequest};
+use gomodel_openai::embeddings::{
+    from_neutral, to_neutral, CreateEmbeddingRequest, CreateEmbeddingResponse,
+};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -56,5 +58,23 @@ async fn embed(
         total_tokens: answer.input_tokens,
         ..Usage::default()
     });
-    Ok(Json(from_neutral(answer, &requested, base64)).into_response())
+    Ok(json_response(&from_neutral(answer, &requested, base64)))
+}
+
+/// The answer as `200 application/json`, encoded into a buffer sized up front: axum's `Json`
+/// starts at 128 bytes and doubles, copying a large answer about eight times.
+fn json_response(answer: &CreateEmbeddingResponse) -> Response {
+    let mut body = Vec::with_capacity(answer.encoded_len_hint());
+    match serde_json::to_writer(&mut body, answer) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => AppError::from(GatewayError::internal(format!("encoding the answer: {e}")))
+            .into_response(),
+    }
 }
