@@ -113,6 +113,20 @@ fn is_json_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\n' | '\r')
 }
 
+/// Floats that trip encoders up (signed zero, the smallest normal, the largest, one with no exact
+/// binary form), for the tests of every crate that encodes vectors.
+#[doc(hidden)]
+pub const AWKWARD_FLOATS: [f32; 8] = [
+    0.0,
+    -0.0,
+    1.5,
+    -2.75,
+    f32::MIN_POSITIVE,
+    f32::MAX,
+    1e-30,
+    0.1,
+];
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -160,16 +174,7 @@ mod tests {
 
     #[test]
     fn floats_round_trip_through_text() {
-        let values = [
-            0.0f32,
-            -0.0,
-            1.5,
-            -2.75,
-            f32::MIN_POSITIVE,
-            f32::MAX,
-            1e-30,
-            0.1,
-        ];
+        let values = AWKWARD_FLOATS;
         let v = Vector::from_floats(&values);
         assert_eq!(
             v.to_f32().iter().map(|x| x.to_bits()).collect::<Vec<_>>(),

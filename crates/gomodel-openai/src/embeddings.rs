@@ -456,16 +456,7 @@ mod tests {
         assert_eq!(encode_base64(&[1.0]), "AACAPw==");
         assert_eq!(encode_base64(&[]), "");
         let vectors = [
-            vec![
-                0.0f32,
-                -0.0,
-                1.5,
-                -2.75,
-                f32::MIN_POSITIVE,
-                f32::MAX,
-                1e-30,
-                0.1,
-            ],
+            gomodel_core::embed::AWKWARD_FLOATS.to_vec(),
             (0..1024).map(|i| (i as f32).sin()).collect(),
         ];
         for v in vectors {
