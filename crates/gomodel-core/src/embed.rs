@@ -68,15 +68,11 @@ impl Vector {
 
     /// How many numbers the vector holds.
     pub fn len(&self) -> usize {
-        let inner = self.0.get().trim();
-        let inner = inner
-            .strip_prefix('[')
-            .and_then(|s| s.strip_suffix(']'))
-            .unwrap_or_default();
-        if inner.trim().is_empty() {
-            0
-        } else {
-            inner.bytes().filter(|&b| b == b',').count() + 1
+        match array_items(self.0.get()) {
+            Some(items) if !items.trim_matches(is_json_space).is_empty() => {
+                items.bytes().filter(|&b| b == b',').count() + 1
+            }
+            _ => 0,
         }
     }
 
@@ -85,7 +81,7 @@ impl Vector {
     }
 }
 
-/// Same numbers in the same order; `1.0` and `1` are one number, as a JSON reader sees them.
+/// The same text, or the same numbers once read as `f32` (so `1.0` equals `1`).
 impl PartialEq for Vector {
     fn eq(&self, other: &Vector) -> bool {
         self.0.get() == other.0.get() || self.to_f32() == other.to_f32()
@@ -97,16 +93,19 @@ impl PartialEq for Vector {
 /// number holds any of those bytes; so inside the outer brackets their absence is the whole
 /// check, done with vectorised searches rather than a look at every byte.
 fn is_number_array(text: &str) -> bool {
-    let Some(inner) = text
-        .trim_matches(is_json_space)
-        .strip_prefix('[')
-        .and_then(|s| s.strip_suffix(']'))
-    else {
+    let Some(items) = array_items(text) else {
         return false;
     };
-    let inner = inner.as_bytes();
-    memchr::memchr3(b'"', b'[', b'{', inner).is_none()
-        && memchr::memchr3(b't', b'f', b'n', inner).is_none()
+    let items = items.as_bytes();
+    memchr::memchr3(b'"', b'[', b'{', items).is_none()
+        && memchr::memchr3(b't', b'f', b'n', items).is_none()
+}
+
+/// The text between a JSON array's outer brackets, or `None` if `text` is not an array.
+fn array_items(text: &str) -> Option<&str> {
+    text.trim_matches(is_json_space)
+        .strip_prefix('[')?
+        .strip_suffix(']')
 }
 
 fn is_json_space(c: char) -> bool {
