@@ -22,15 +22,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTENDERS = ["direct", "gomodel", "litellm", "litellm-2w", "portkey"]
+CONTENDERS = ["direct", "relay-tcp", "relay-http", "gomodel", "litellm", "litellm-2w", "portkey"]
 LABELS = {
     "direct": "direct (floor)",
+    "relay-tcp": "TCP relay (zero work)",
+    "relay-http": "HTTP relay on hyper (zero work)",
     "gomodel": "gomodel",
     "litellm": "LiteLLM proxy, 1 worker",
     "litellm-2w": "LiteLLM proxy, 2 workers",
     "portkey": "Portkey gateway",
 }
 PEERS = ["litellm", "litellm-2w", "portkey"]
+# Zero-work relays in front of the emulator (`gomodel-bench relay`): what one more process and two
+# more loopback hops cost before a gateway does anything. Their figures against a target say
+# whether any proxy (TCP) or any gateway on hyper (HTTP) could meet it on this machine.
+RELAYS = ["relay-tcp", "relay-http"]
 SCENARIOS = [
     ("chat_c1", "Non-stream chat completion, concurrency 1"),
     ("chat_c10", "Non-stream chat completion, concurrency 10"),
@@ -107,10 +113,10 @@ def planned(r):
     return ((r or {}).get("repeats") or {}).get("planned", 1)
 
 
-def pairs(R, s):
-    """{run: (direct run, gomodel run)} for the interleaved runs of scenario s that both produced a result."""
+def pairs(R, s, c="gomodel"):
+    """{run: (direct run, c's run)} for the interleaved runs of scenario s that both produced a result."""
     d = {x["run"]: x for x in repeats(R.scenario(s, "direct"))}
-    g = {x["run"]: x for x in repeats(R.scenario(s, "gomodel"))}
+    g = {x["run"]: x for x in repeats(R.scenario(s, c))}
     return {k: (d[k], g[k]) for k in sorted(d.keys() & g.keys())}
 
 
@@ -220,10 +226,12 @@ def cmd_meta(args):
 # targets
 
 
-def targets(R: Results):
-    """(target, measured figure, verdict) for every issue-7 target."""
+def targets(R: Results, c="gomodel"):
+    """(target, measured figure, verdict) for every issue-7 target, measured on contender c.
+    For a relay only the targets relative to direct or to a peer are figured; the rest are None."""
     out = []
-    g = lambda s: R.scenario(s, "gomodel")  # noqa: E731
+    gateway = c == "gomodel"
+    g = lambda s: R.scenario(s, c)  # noqa: E731
     d = lambda s: R.scenario(s, "direct")  # noqa: E731
 
     def verdict(ok):
@@ -234,7 +242,7 @@ def targets(R: Results):
 
     def per_pair(s, f, fmt, unit=""):
         """' (pairs lo–hi)': the same figure from each interleaved direct/gomodel pair, if repeated."""
-        vals = [f(dr, gr) for dr, gr in pairs(R, s).values()]
+        vals = [f(dr, gr) for dr, gr in pairs(R, s, c).values()]
         vals = [v for v in vals if v is not None]
         return f" (pairs {span(vals, fmt)}{unit})" if len(vals) > 1 else ""
 
@@ -274,6 +282,8 @@ def targets(R: Results):
     fwd = None if ge is None or de is None else abs(ge - de) < 1e-9
     out.append(("Each stream frame forwarded as it arrives (content deltas per stream = direct's)",
                 f"{num(ge, 1)} vs {num(de, 1)}", verdict(fwd)))
+    if not gateway:
+        return out  # RSS, soak and cold start are the gateway's own: nothing to set beside them
     idle = (R.idle("gomodel") or {}).get("rss_kb")
     anon = (R.idle("gomodel") or {}).get("anon_kb")
     out.append(("RSS idle ≤ 15 MB", f"{mb(idle)} MB" + (f" ({mb(anon)} MB anonymous, the rest the binary's pages)" if anon else ""),
@@ -288,6 +298,27 @@ def targets(R: Results):
     out.append(("Signing, credentials, JSON translation a minority of gateway CPU; allocations low",
                 "see *Profile* below", "see notes"))
     return out
+
+
+def targets_table(R, cs):
+    """The targets with gomodel's figures, and beside them the zero-work relays' figures for the
+    same targets: where even a relay misses, no gateway of that kind can meet it here."""
+    relays = [c for c in RELAYS if c in cs]
+    head = ["target", "gomodel", "verdict"] + [f"{LABELS[c]}" for c in relays]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    floor = [targets(R, c) for c in relays]
+    for i, (t, f, v) in enumerate(targets(R)):
+        cells = [t, f, v]
+        for rt in floor:
+            row = rt[i] if i < len(rt) else None
+            cells.append("–" if row is None else f"{row[1]} ({row[2].strip('*')})")
+        rows.append("| " + " | ".join(cells) + " |")
+    if relays:
+        rows += ["", "The relay columns: the same figure for a zero-work relay standing where the gateway",
+                 "stands (same Bedrock requests as direct, same interleaving), with its own verdict. A target",
+                 "the HTTP relay misses cannot be met by any gateway built on hyper on this machine; one the",
+                 "TCP relay misses, by no proxy at all."]
+    return rows
 
 
 STALL_MS = 20.0
@@ -470,6 +501,8 @@ def method_lines(R, cs):
     else:
         lines = ["- direct and gomodel: one run per scenario, the two interleaved per scenario (direct, then",
                  "  gomodel, then the next scenario), so each ratio compares neighbouring runs"]
+    if any(c in cs for c in RELAYS):
+        lines.append("- The zero-work relays ran in the same interleaving, between direct and gomodel")
     if any(p in cs for p in PEERS):
         lines.append("- Peers: one run per scenario each, after direct and gomodel; not repeated, their gaps to")
         lines.append("  gomodel are far larger than the run-to-run noise")
@@ -495,7 +528,7 @@ HOWTO = """\
 ## Running it
 
 ```sh
-bench/run.sh            # gomodel + direct baseline, soak of 20,000 requests (a few minutes)
+bench/run.sh            # gomodel + direct baseline + zero-work relays, soak of 20,000 requests (a few minutes)
 bench/run.sh --full     # also LiteLLM and Portkey, soak of 100,000, --repeat 3 (the published run)
 bench/run.sh --repeat 5 # direct and gomodel: 5 interleaved runs per scenario, medians reported
 bench/run.sh --peers --soak 50000 --duration 10   # any mix of the flags
@@ -540,6 +573,16 @@ Scenarios: non-stream chat at concurrency 1, 10, 100; streaming chat (the emulat
 at concurrency 50 (20,000 requests locally, 100,000 in the full run) checking zero errors and flat
 RSS. Direct means the load generator speaks Converse/ConverseStream/InvokeModel to the emulator
 itself: the floor no gateway can beat.
+
+**Zero-work relays** (`gomodel-bench relay --mode tcp|http`, on by default, `--no-relays` to skip):
+the same Bedrock requests as direct, sent through one more process that does nothing but pass them
+on. The TCP relay copies bytes both ways (`copy_bidirectional`): the floor of any proxy. The HTTP
+relay is hyper's HTTP/1.1 server in front of hyper's pooled client, bodies streamed through
+untouched: the floor of any gateway on the HTTP stack gomodel uses, before it parses, translates,
+signs, authenticates, meters or records anything. Both run tokio's multi-thread runtime with one
+worker per core, as gomodel does, and are interleaved with direct and gomodel. Their added
+latency and share of direct's throughput show what the machine itself takes for the extra hop, so
+the targets table sets their figures beside gomodel's.
 """
 
 
@@ -559,9 +602,7 @@ def cmd_doc(args):
            "  numbers move by 20–40 % between identical runs; compare contenders within one run.",
            "", "### Contenders", "", missing_list(R), "",
            "## Targets (issue 7)", "",
-           "| target | measured | verdict |", "|---|---|---|"]
-    for t, f, v in targets(R):
-        out.append(f"| {t} | {f} | {v} |")
+           *targets_table(R, cs)]
     out += ["", "## Latency chart", "",
             f"![Latency percentiles per contender]({os.path.relpath(args.svg, Path(args.doc).resolve().parent)})", "",
             "p50 / p90 / p99 of whole-request latency (whole stream for streaming), log scale.", ""]

@@ -7,10 +7,12 @@
 #   bench/run.sh --full              = --peers --soak 100000 --repeat 3 (the published run)
 #   bench/run.sh --repeat N          run each direct/gomodel scenario N times (default 1), see below
 #   bench/run.sh --smoke --results D CI smoke: short runs into D, no doc regeneration
-#   other flags: --soak N, --duration S, --requests N, --results DIR, --no-build
+#   other flags: --soak N, --duration S, --requests N, --results DIR, --no-build, --no-relays
 #
-# direct and gomodel share one emulator and are measured interleaved per scenario (direct r1,
-# gomodel r1, direct r2, gomodel r2, ...), so every ratio compares neighbouring runs. With N > 1
+# direct, the two zero-work relays (`gomodel-bench relay --mode tcp|http`: the floor of any proxy
+# and of any gateway on hyper) and gomodel share one emulator and are measured interleaved per
+# scenario (direct r1, relays r1, gomodel r1, direct r2, ...), so every ratio compares
+# neighbouring runs. With N > 1
 # each run is kept as SCENARIO__CONTENDER.rK.json and SCENARIO__CONTENDER.json holds the median run
 # by req/s (plus a "repeats" summary). Peers run once each, in their own block afterwards.
 # Every load run is bounded by a request count and a deadline; every wait loop by a deadline.
@@ -23,6 +25,7 @@ cd "$ROOT"
 
 PEERS=0
 SMOKE=0
+RELAYS=1
 BUILD=1
 SOAK=20000
 DURATION=10        # seconds, upper bound of each measured phase
@@ -43,7 +46,8 @@ while [[ $# -gt 0 ]]; do
     --peers) PEERS=1 ;;
     --full) PEERS=1; SOAK=100000; REPEAT_DEFAULT=3 ;;
     --repeat) REPEAT="${2:-}"; shift ;;
-    --smoke) SMOKE=1; DURATION=2; WARMUP=1; SOAK=2000; COLD_RUNS=2 ;;
+    --smoke) SMOKE=1; RELAYS=0; DURATION=2; WARMUP=1; SOAK=2000; COLD_RUNS=2 ;;
+    --no-relays) RELAYS=0 ;;
     --soak) SOAK="$2"; shift ;;
     --duration) DURATION="$2"; shift ;;
     --requests) REQUESTS="$2"; shift ;;
@@ -139,6 +143,23 @@ start_emulator() {
   EMU_PORT="${line##*:}"
   EMU_PORT="${EMU_PORT%%[^0-9]*}"
   wait_http "http://127.0.0.1:$EMU_PORT/_emulator/health" 10
+}
+
+# start_relay MODE — a zero-work relay (tcp|http) in front of the emulator; sets RELAY_PID and
+# RELAY_URL (the port is read from its first stdout line).
+start_relay() {
+  local mode="$1" logfile="$LOGS/relay-$1.log" i line=""
+  start_bg "$logfile" "$BENCH" relay --mode "$mode" --upstream "127.0.0.1:$EMU_PORT"
+  RELAY_PID=$BG_PID
+  for ((i = 0; i < 200; i++)); do
+    line="$(head -n1 "$logfile" 2>/dev/null || true)"
+    [[ "$line" == listening\ on\ 127.0.0.1:* ]] && break
+    kill -0 "$RELAY_PID" 2>/dev/null || { log "relay $mode exited: $(tail -5 "$logfile")"; return 1; }
+    sleep 0.05
+  done
+  [[ "$line" == listening\ on\ 127.0.0.1:* ]] || { log "relay $mode did not announce its port"; return 1; }
+  RELAY_URL="http://127.0.0.1:${line##*:}"
+  wait_http "$RELAY_URL/_emulator/health" 10
 }
 
 status() { # status CONTENDER ok|missing DETAIL
@@ -277,6 +298,31 @@ DIRECT_ARGS=("--target converse --url $UP --model '$CHAT_MODEL'"
   "--target invoke-embeddings --url $UP --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS"
   --pid "upstream=$UP_PID")
 
+# --- zero-work relays: the same Bedrock requests as direct, through one more process ----------
+RELAY_CS=()
+declare -A RELAY_ARGS=()
+if [[ $RELAYS == 1 ]]; then
+  for mode in tcp http; do
+    log "contender: relay-$mode (zero-work $mode relay)"
+    if start_relay "$mode"; then
+      RELAY_CS+=("relay-$mode")
+      status "relay-$mode" ok "load generator → gomodel-bench relay --mode $mode → emulator, same requests as direct"
+      idle_sample "relay-$mode" "$RELAY_PID"
+      RELAY_ARGS[$mode]="$RELAY_URL $RELAY_PID"
+    else
+      status "relay-$mode" missing "did not start: $(tail -3 "$LOGS/relay-$mode.log" | tr '\n' ' ')"
+      FAILED=$((FAILED + 1))
+    fi
+  done
+fi
+# relay_scenario SCENARIO MODE — one run of SCENARIO through that relay (DIRECT_ARGS, other URL).
+relay_scenario() {
+  local s="$1" mode="$2" url pid
+  read -r url pid <<<"${RELAY_ARGS[$mode]}"
+  one_scenario "$s" "relay-$mode" "${DIRECT_ARGS[0]//$UP/$url}" "${DIRECT_ARGS[1]//$UP/$url}" \
+    "${DIRECT_ARGS[2]//$UP/$url}" --pid "gateway=$pid" --pid "upstream=$UP_PID"
+}
+
 # --- gomodel: cold start (its runs use the gateway's port), then one process for the scenarios --
 log "contender: gomodel (cold start, idle)"
 GOMODEL_ENV=(env PORT=$GOMODEL_PORT BEDROCK_BASE_URL="$UP" AWS_REGION=$REGION
@@ -303,21 +349,29 @@ GM_ARGS=("--target openai-chat --url $GM --model '$CHAT_MODEL' $GM_AUTH"
   "--target openai-embeddings --url $GM --model '$EMBED_MODEL' --embed-inputs $EMBED_INPUTS $EMBED_EXTRA $GM_AUTH"
   --pid "gateway=$GM_PID" --pid "upstream=$UP_PID")
 
-# --- direct and gomodel, interleaved per scenario and repeated ----------------------------------
-# The idle gateway costs nothing while direct runs, so both share this phase: for each scenario
-# direct r1, gomodel r1, direct r2, gomodel r2, ... and then the median run of each.
-log "direct and gomodel, interleaved, $REPEAT run(s) per scenario"
+# --- direct, relays and gomodel, interleaved per scenario and repeated ---------------------------
+# An idle gateway or relay costs nothing while another contender runs, so all share this phase:
+# for each scenario direct r1, relay-tcp r1, relay-http r1, gomodel r1, direct r2, ... and then
+# the median run of each.
+log "direct${RELAY_CS[*]:+, ${RELAY_CS[*]}} and gomodel, interleaved, $REPEAT run(s) per scenario"
 for s in "${THROUGHPUT[@]}"; do
   for ((r = 1; r <= REPEAT; r++)); do
     if ((REPEAT > 1)); then LOAD_SUFFIX=".r$r"; fi
     one_scenario "$s" direct "${DIRECT_ARGS[@]}"
+    for c in "${RELAY_CS[@]}"; do relay_scenario "$s" "${c#relay-}"; done
     if [[ $GM_OK == 1 ]]; then one_scenario "$s" gomodel "${GM_ARGS[@]}"; fi
   done
   LOAD_SUFFIX=""
   if ((REPEAT > 1)); then
     pick_median "$s" direct
+    for c in "${RELAY_CS[@]}"; do pick_median "$s" "$c"; done
     if [[ $GM_OK == 1 ]]; then pick_median "$s" gomodel; fi
   fi
+done
+
+for c in "${RELAY_CS[@]}"; do
+  read -r _ pid <<<"${RELAY_ARGS[${c#relay-}]}"
+  stop_bg "$pid"
 done
 
 if [[ $GM_OK == 1 ]]; then

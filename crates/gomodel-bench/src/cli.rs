@@ -23,6 +23,8 @@ pub enum Command {
     Proc(ProcArgs),
     /// Spawn a command and time process start → first 200 on a health URL → first completion.
     ColdStart(Box<ColdStartArgs>),
+    /// Run a zero-work relay in front of an upstream (the floor of any proxy on this machine).
+    Relay(RelayArgs),
 }
 
 /// What kind of endpoint is driven, which decides how requests are built and answers read.
@@ -149,4 +151,28 @@ pub struct ColdStartArgs {
     /// The command to spawn (after `--`); it inherits this process's environment.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,
+}
+
+/// How much of a proxy the relay is.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RelayMode {
+    /// Bytes copied both ways; no HTTP parsing.
+    Tcp,
+    /// hyper HTTP/1.1 server in front of hyper's pooled client; bodies streamed untouched.
+    Http,
+}
+
+#[derive(Args, Debug)]
+pub struct RelayArgs {
+    #[arg(long, value_enum)]
+    pub mode: RelayMode,
+    /// Address to listen on; port 0 picks one, printed as `listening on ADDR`.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The upstream, `IP:PORT` on loopback.
+    #[arg(long)]
+    pub upstream: String,
+    /// Runtime worker threads (default: one per core, as gomodel).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }

@@ -11,6 +11,7 @@ mod eventstream;
 mod exchange;
 mod load;
 mod procfs;
+mod relay;
 mod sign;
 mod sse;
 mod stats;
@@ -47,6 +48,19 @@ fn run(cli: Cli) -> Result<(), String> {
             let rt = runtime(1)?;
             let result = rt.block_on(coldstart::run(&args))?;
             emit(&result, args.out.as_deref())
+        }
+        Command::Relay(args) => {
+            let threads = args
+                .threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+            // Always the multi-thread runtime, even for one thread: the relay stands in for a
+            // gateway, which runs on it.
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads.max(1))
+                .enable_all()
+                .build()
+                .map_err(|e| format!("runtime: {e}"))?;
+            rt.block_on(relay::run(&args))
         }
     }
 }
