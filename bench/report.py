@@ -228,7 +228,7 @@ def cmd_meta(args):
 
 def targets(R: Results, c="gomodel"):
     """(target, measured figure, verdict) for every issue-7 target, measured on contender c.
-    For a relay only the targets relative to direct or to a peer are figured; the rest are None."""
+    For a relay only the targets relative to direct or to a peer are figured; the rest are left out."""
     out = []
     gateway = c == "gomodel"
     g = lambda s: R.scenario(s, c)  # noqa: E731
@@ -241,7 +241,7 @@ def targets(R: Results, c="gomodel"):
         return None if v is None else (v <= limit if le else v >= limit)
 
     def per_pair(s, f, fmt, unit=""):
-        """' (pairs lo–hi)': the same figure from each interleaved direct/gomodel pair, if repeated."""
+        """' (pairs lo–hi)': the same figure from each interleaved pair of direct and c, if repeated."""
         vals = [f(dr, gr) for dr, gr in pairs(R, s, c).values()]
         vals = [v for v in vals if v is not None]
         return f" (pairs {span(vals, fmt)}{unit})" if len(vals) > 1 else ""

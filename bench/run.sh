@@ -12,9 +12,8 @@
 # direct, the two zero-work relays (`gomodel-bench relay --mode tcp|http`: the floor of any proxy
 # and of any gateway on hyper) and gomodel share one emulator and are measured interleaved per
 # scenario (direct r1, relays r1, gomodel r1, direct r2, ...), so every ratio compares
-# neighbouring runs. With N > 1
-# each run is kept as SCENARIO__CONTENDER.rK.json and SCENARIO__CONTENDER.json holds the median run
-# by req/s (plus a "repeats" summary). Peers run once each, in their own block afterwards.
+# neighbouring runs. With N > 1 each run is kept as SCENARIO__CONTENDER.rK.json and
+# SCENARIO__CONTENDER.json holds the median run by req/s (plus a "repeats" summary). Peers run once each, in their own block afterwards.
 # Every load run is bounded by a request count and a deadline; every wait loop by a deadline.
 # A failed run is logged and counted (non-zero exit at the end), never fatal.
 # Processes started here run in their own process group and are ended by that id on exit.
