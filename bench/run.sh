@@ -13,7 +13,8 @@
 # and of any gateway on hyper) and gomodel share one emulator and are measured interleaved per
 # scenario (direct r1, relays r1, gomodel r1, direct r2, ...), so every ratio compares
 # neighbouring runs. With N > 1 each run is kept as SCENARIO__CONTENDER.rK.json and
-# SCENARIO__CONTENDER.json holds the median run by req/s (plus a "repeats" summary). Peers run once each, in their own block afterwards.
+# SCENARIO__CONTENDER.json holds the median run by req/s (plus a "repeats" summary). Peers run
+# once each, in their own block afterwards.
 # Every load run is bounded by a request count and a deadline; every wait loop by a deadline.
 # A failed run is logged and counted (non-zero exit at the end), never fatal.
 # Processes started here run in their own process group and are ended by that id on exit.
@@ -38,7 +39,7 @@ COLD_RUNS=5
 REPEAT=""          # --repeat N; default 1, or 3 with --full
 REPEAT_DEFAULT=1
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
