@@ -39,7 +39,7 @@ COLD_RUNS=5
 REPEAT=""          # --repeat N; default 1, or 3 with --full
 REPEAT_DEFAULT=1
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
