@@ -304,7 +304,7 @@ def targets_table(R, cs):
     """The targets with gomodel's figures, and beside them the zero-work relays' figures for the
     same targets: where even a relay misses, no gateway of that kind can meet it here."""
     relays = [c for c in RELAYS if c in cs]
-    head = ["target", "gomodel", "verdict"] + [f"{LABELS[c]}" for c in relays]
+    head = ["target", "gomodel", "verdict"] + [LABELS[c] for c in relays]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     floor = [targets(R, c) for c in relays]
     for i, (t, f, v) in enumerate(targets(R)):

@@ -128,37 +128,39 @@ wait_http() {
   return 1
 }
 
-# start_emulator PORT LOGNAME — sets EMU_PID and EMU_PORT (read from its first stdout line).
-start_emulator() {
-  local port="$1" logfile="$LOGS/$2.log" i line=""
-  EMULATOR_FAST=true start_bg "$logfile" "$BIN/gomodel-bedrock-emulator" --port "$port"
-  EMU_PID=$BG_PID
+# announced_port NAME PID LOGFILE PREFIX — waits (≤ 10 s) for the process's first stdout line,
+# `PREFIX<port>...`, and sets ANNOUNCED_PORT; fails when the process exits or never says it.
+announced_port() {
+  local name="$1" pid="$2" logfile="$3" prefix="$4" i line=""
   for ((i = 0; i < 200; i++)); do
     line="$(head -n1 "$logfile" 2>/dev/null || true)"
-    [[ "$line" == listening\ on\ http://127.0.0.1:* ]] && break
-    kill -0 "$EMU_PID" 2>/dev/null || { log "emulator exited: $(tail -5 "$logfile")"; return 1; }
+    [[ "$line" == "$prefix"* ]] && break
+    kill -0 "$pid" 2>/dev/null || { log "$name exited: $(tail -5 "$logfile")"; return 1; }
     sleep 0.05
   done
-  [[ "$line" == listening\ on\ http://127.0.0.1:* ]] || { log "emulator did not announce its port"; return 1; }
-  EMU_PORT="${line##*:}"
-  EMU_PORT="${EMU_PORT%%[^0-9]*}"
+  [[ "$line" == "$prefix"* ]] || { log "$name did not announce its port"; return 1; }
+  ANNOUNCED_PORT="${line#"$prefix"}"
+  ANNOUNCED_PORT="${ANNOUNCED_PORT%%[^0-9]*}"
+}
+
+# start_emulator PORT LOGNAME — sets EMU_PID and EMU_PORT (read from its first stdout line).
+start_emulator() {
+  local port="$1" logfile="$LOGS/$2.log"
+  EMULATOR_FAST=true start_bg "$logfile" "$BIN/gomodel-bedrock-emulator" --port "$port"
+  EMU_PID=$BG_PID
+  announced_port emulator "$EMU_PID" "$logfile" "listening on http://127.0.0.1:" || return 1
+  EMU_PORT=$ANNOUNCED_PORT
   wait_http "http://127.0.0.1:$EMU_PORT/_emulator/health" 10
 }
 
 # start_relay MODE — a zero-work relay (tcp|http) in front of the emulator; sets RELAY_PID and
 # RELAY_URL (the port is read from its first stdout line).
 start_relay() {
-  local mode="$1" logfile="$LOGS/relay-$1.log" i line=""
+  local mode="$1" logfile="$LOGS/relay-$1.log"
   start_bg "$logfile" "$BENCH" relay --mode "$mode" --upstream "127.0.0.1:$EMU_PORT"
   RELAY_PID=$BG_PID
-  for ((i = 0; i < 200; i++)); do
-    line="$(head -n1 "$logfile" 2>/dev/null || true)"
-    [[ "$line" == listening\ on\ 127.0.0.1:* ]] && break
-    kill -0 "$RELAY_PID" 2>/dev/null || { log "relay $mode exited: $(tail -5 "$logfile")"; return 1; }
-    sleep 0.05
-  done
-  [[ "$line" == listening\ on\ 127.0.0.1:* ]] || { log "relay $mode did not announce its port"; return 1; }
-  RELAY_URL="http://127.0.0.1:${line##*:}"
+  announced_port "relay $mode" "$RELAY_PID" "$logfile" "listening on 127.0.0.1:" || return 1
+  RELAY_URL="http://127.0.0.1:$ANNOUNCED_PORT"
   wait_http "$RELAY_URL/_emulator/health" 10
 }
 
